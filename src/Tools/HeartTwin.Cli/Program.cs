@@ -1,0 +1,1 @@
+return HeartTwin.Cli.CliApp.Run(args);
