@@ -1,11 +1,21 @@
+using System.CommandLine;
+using HeartTwin.Cli.Commands;
+
 namespace HeartTwin.Cli;
 
 /// <summary>The composition root of the <c>hearttwin</c> command.</summary>
 internal static class CliApp
 {
-    public static int Run(string[] args)
+    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        _ = args;
-        return 0;
+        var root = new RootCommand("HeartTwin: a heart digital twin. Signal tools, evaluation and (later) the twin itself.");
+        root.Subcommands.Add(InfoCommand.Create(stdout, stderr));
+        var eval = new Command("eval", "Evaluate detectors and models on a WFDB database with the ANSI/AAMI EC57 metrics.");
+        eval.Subcommands.Add(EvalQrsCommand.Create(stdout, stderr));
+        root.Subcommands.Add(eval);
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        return root.Parse(args).Invoke(config);
     }
 }

@@ -1,0 +1,511 @@
+namespace HeartTwin.Signals.Detection;
+
+/// <summary>
+/// A streaming, causal, multi-lead QRS detector for any sampling rate from 100 to 1000 Hz.
+/// </summary>
+/// <remarks>
+/// Each lead is band-passed to the QRS band (Butterworth, designed for the stream's rate), differentiated and
+/// squared; the per-lead energies are normalised by each lead's own QRS level and weighted by that lead's
+/// signal-to-noise ratio, so a lead that carries clean QRS complexes dominates and a noisy or lost lead fades out.
+/// A moving-window integrator turns the combined energy into one hump per QRS complex. Humps are judged with
+/// adaptive signal and noise levels (median of recent peaks, after Hamilton and Tompkins 1986), a lower threshold
+/// when a beat is overdue (the causal form of search-back), and a slope test that rejects T waves.
+/// Every decision is taken at most <see cref="MaxDecisionDelaySamples"/> after the QRS it reports.
+/// </remarks>
+public sealed class QrsDetector
+{
+    private const int History = 8;
+
+    private readonly int _leads;
+    private readonly double _fs;
+    private readonly QrsDetectorOptions _options;
+
+    // Per-lead filter state: a second-order high-pass and a second-order low-pass, transposed direct form II.
+    private readonly double[] _hp; // b0 b1 b2 a1 a2
+    private readonly double[] _lp;
+    private readonly double[] _hpState; // 2 per lead
+    private readonly double[] _lpState;
+    private readonly float[] _offset;
+    private readonly float[] _lastValid;
+
+    // Slope ring per lead.
+    private readonly int _slopeSpan;
+    private readonly float[] _bandRing; // _leads * (_slopeSpan + 1)
+    private readonly int _bandRingLength;
+
+    // Per-lead moving-window integration of squared slope.
+    private readonly int _window;
+    private readonly float[] _energyRing; // _leads * _window
+    private readonly double[] _energySum;
+
+    // Combined feature history for fiducial location and T-wave slopes.
+    private readonly int _historyLength;
+    private readonly float[] _combinedEnergy; // instantaneous normalised energy, ring
+    private readonly float[] _combinedMwi; // integrated, ring
+    private readonly float[][] _leadMwiRing; // per-lead MWI, ring, for per-lead levels at candidate peaks
+
+    // Per-lead levels: median of recent QRS peaks and noise peaks of each lead's MWI.
+    private readonly double[][] _leadSignalPeaks;
+    private readonly double[][] _leadNoisePeaks;
+    private readonly double[] _leadWeight;
+    private readonly double[] _leadRunningMax;
+    private readonly double[] _scratch = new double[History];
+
+    // Combined-level state.
+    private readonly double[] _signalPeaks = new double[History];
+    private readonly double[] _noisePeaks = new double[History];
+    private readonly double[] _rrHistory = new double[History];
+    private int _signalCount;
+    private int _noiseCount;
+    private int _rrCount;
+
+    private readonly int _refractory;
+    private readonly int _tWaveWindow;
+    private readonly int _hold;
+    private readonly int _fiducialOffset;
+
+    private long _n; // samples processed
+    private bool _started;
+    private float _previous;
+    private bool _rising;
+    private double _candidateValue;
+    private long _candidateIndex = -1;
+    private long _lastBeat = long.MinValue;
+    private double _lastBeatSlope;
+    private double _learnMax;
+
+    /// <summary>Creates a detector for <paramref name="leadCount"/> interleaved leads sampled at <paramref name="sampleRateHz"/>.</summary>
+    /// <param name="leadCount">Number of leads in each frame, at least 1.</param>
+    /// <param name="sampleRateHz">Sampling rate in Hz, 50 to 2000.</param>
+    /// <param name="options">Detector settings; null for the defaults.</param>
+    public QrsDetector(int leadCount, double sampleRateHz, QrsDetectorOptions? options = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(leadCount, 1);
+        if (!(sampleRateHz >= 50 && sampleRateHz <= 2000))
+        {
+            throw new ArgumentOutOfRangeException(nameof(sampleRateHz), sampleRateHz, "The QRS detector supports sampling rates from 50 to 2000 Hz.");
+        }
+
+        _leads = leadCount;
+        _fs = sampleRateHz;
+        _options = options ?? new QrsDetectorOptions();
+
+        var high = Math.Min(_options.BandHighHz, 0.45 * _fs);
+        _hp = Butterworth2(_options.BandLowHz, _fs, highPass: true);
+        _lp = Butterworth2(high, _fs, highPass: false);
+        _hpState = new double[2 * _leads];
+        _lpState = new double[2 * _leads];
+        _offset = new float[_leads];
+        _lastValid = new float[_leads];
+
+        _slopeSpan = Math.Max(1, (int)Math.Round(0.008 * _fs));
+        _bandRingLength = _slopeSpan + 1;
+        _bandRing = new float[_leads * _bandRingLength];
+
+        _window = Math.Max(2, (int)Math.Round(_options.IntegrationWindowSeconds * _fs));
+        _energyRing = new float[_leads * _window];
+        _energySum = new double[_leads];
+
+        _refractory = (int)Math.Round(_options.RefractorySeconds * _fs);
+        _tWaveWindow = (int)Math.Round(_options.TWaveWindowSeconds * _fs);
+        _hold = Math.Max(1, (int)Math.Round(_options.PeakHoldSeconds * _fs));
+
+        _historyLength = _window + _hold + (int)Math.Round(0.1 * _fs) + 4;
+        _combinedEnergy = new float[_historyLength];
+        _combinedMwi = new float[_historyLength];
+        _leadMwiRing = new float[_leads][];
+        _leadSignalPeaks = new double[_leads][];
+        _leadNoisePeaks = new double[_leads][];
+        _leadWeight = new double[_leads];
+        _leadRunningMax = new double[_leads];
+        for (var l = 0; l < _leads; l++)
+        {
+            _leadMwiRing[l] = new float[_historyLength];
+            _leadSignalPeaks[l] = new double[History];
+            _leadNoisePeaks[l] = new double[History];
+            _leadWeight[l] = 1.0;
+        }
+
+        // The steepest slope of the band-passed QRS lags the R wave by the band-pass group delay; subtract it.
+        _fiducialOffset = (int)Math.Round(GroupDelaySamples(10.0) + (_slopeSpan / 2.0));
+    }
+
+    /// <summary>Number of leads per frame.</summary>
+    public int LeadCount => _leads;
+
+    /// <summary>Sampling rate, in Hz.</summary>
+    public double SampleRateHz => _fs;
+
+    /// <summary>Samples (frames) consumed so far.</summary>
+    public long SamplesProcessed => _n;
+
+    /// <summary>
+    /// The longest time, in samples, between a QRS complex and the moment the detector reports it:
+    /// the integrator's lag plus the peak hold. It is below 300 ms at every rate.
+    /// </summary>
+    public int MaxDecisionDelaySamples => _window + _hold + _fiducialOffset;
+
+    /// <summary>
+    /// Feeds interleaved frames (lead 0, lead 1, …, lead 0, …) in the leads' physical units (mV).
+    /// Detected beats are appended to <paramref name="detections"/> as sample indices from the stream's start.
+    /// NaN samples (invalid or missing) hold the lead's last valid value.
+    /// </summary>
+    public void Process(ReadOnlySpan<float> frames, List<long> detections)
+    {
+        ArgumentNullException.ThrowIfNull(detections);
+        if (frames.Length % _leads != 0)
+        {
+            throw new ArgumentException($"Frames must hold a multiple of {_leads} samples (one per lead); got {frames.Length}.", nameof(frames));
+        }
+
+        var count = frames.Length / _leads;
+        for (var i = 0; i < count; i++)
+        {
+            Step(frames.Slice(i * _leads, _leads), detections);
+        }
+    }
+
+    /// <summary>Feeds one lead's samples (a single-lead detector only).</summary>
+    public void ProcessSingleLead(ReadOnlySpan<float> samples, List<long> detections)
+    {
+        if (_leads != 1)
+        {
+            throw new InvalidOperationException("ProcessSingleLead needs a detector created for one lead.");
+        }
+
+        Process(samples, detections);
+    }
+
+    /// <summary>Judges a candidate still pending at the end of the stream.</summary>
+    public void Flush(List<long> detections)
+    {
+        ArgumentNullException.ThrowIfNull(detections);
+        if (_candidateIndex >= 0)
+        {
+            Judge(detections);
+        }
+    }
+
+    /// <summary>Detects beats in whole recordings held as one array per lead (same length, same rate).</summary>
+    public static long[] Detect(IReadOnlyList<float[]> leads, double sampleRateHz, QrsDetectorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(leads);
+        if (leads.Count == 0)
+        {
+            throw new ArgumentException("At least one lead is needed.", nameof(leads));
+        }
+
+        var length = leads[0].Length;
+        if (leads.Any(l => l.Length != length))
+        {
+            throw new ArgumentException("All leads must have the same length.", nameof(leads));
+        }
+
+        var detector = new QrsDetector(leads.Count, sampleRateHz, options);
+        var detections = new List<long>(length / (int)Math.Max(1, sampleRateHz / 3));
+        const int block = 4096;
+        var frames = new float[block * leads.Count];
+        for (var start = 0; start < length; start += block)
+        {
+            var n = Math.Min(block, length - start);
+            for (var i = 0; i < n; i++)
+            {
+                for (var l = 0; l < leads.Count; l++)
+                {
+                    frames[(i * leads.Count) + l] = leads[l][start + i];
+                }
+            }
+
+            detector.Process(frames.AsSpan(0, n * leads.Count), detections);
+        }
+
+        detector.Flush(detections);
+        return [.. detections];
+    }
+
+    private void Step(ReadOnlySpan<float> frame, List<long> detections)
+    {
+        if (!_started)
+        {
+            for (var l = 0; l < _leads; l++)
+            {
+                var v = frame[l];
+                _offset[l] = float.IsFinite(v) ? v : 0f;
+                _lastValid[l] = _offset[l];
+            }
+
+            _started = true;
+        }
+
+        var slot = (int)(_n % _historyLength);
+        var ringPos = (int)(_n % _bandRingLength);
+        var ringOld = (int)((_n + 1) % _bandRingLength); // the sample _slopeSpan ago
+        var energyPos = (int)(_n % _window);
+        double combined = 0;
+        double combinedEnergy = 0;
+        for (var l = 0; l < _leads; l++)
+        {
+            var x = frame[l];
+            if (!float.IsFinite(x))
+            {
+                x = _lastValid[l];
+            }
+            else
+            {
+                _lastValid[l] = x;
+            }
+
+            double v = x - _offset[l];
+
+            // High-pass then low-pass, transposed direct form II.
+            var h = _hpState.AsSpan(2 * l, 2);
+            var y = (_hp[0] * v) + h[0];
+            h[0] = (_hp[1] * v) - (_hp[3] * y) + h[1];
+            h[1] = (_hp[2] * v) - (_hp[4] * y);
+            var p = _lpState.AsSpan(2 * l, 2);
+            var z = (_lp[0] * y) + p[0];
+            p[0] = (_lp[1] * y) - (_lp[3] * z) + p[1];
+            p[1] = (_lp[2] * y) - (_lp[4] * z);
+
+            var ring = _bandRing.AsSpan(l * _bandRingLength, _bandRingLength);
+            ring[ringPos] = (float)z;
+            var slope = z - ring[ringOld];
+            var energy = (float)(slope * slope);
+
+            var eRing = _energyRing.AsSpan(l * _window, _window);
+            _energySum[l] += energy - eRing[energyPos];
+            eRing[energyPos] = energy;
+            var mwi = Math.Max(0, _energySum[l]) / _window;
+            _leadMwiRing[l][slot] = (float)mwi;
+            if (mwi > _leadRunningMax[l])
+            {
+                _leadRunningMax[l] = mwi;
+            }
+
+            var w = LeadWeight(l);
+            combined += w * mwi;
+            combinedEnergy += w * energy;
+        }
+
+        _combinedMwi[slot] = (float)combined;
+        _combinedEnergy[slot] = (float)combinedEnergy;
+
+        // Candidate peaks: a rising edge starts one; the highest value held for _hold samples ends it.
+        var c = (float)combined;
+        if (c > _previous)
+        {
+            _rising = true;
+        }
+
+        if (_rising && c > _candidateValue)
+        {
+            _candidateValue = c;
+            _candidateIndex = _n;
+        }
+
+        _previous = c;
+        if (_candidateIndex >= 0 && _n - _candidateIndex >= _hold)
+        {
+            Judge(detections);
+        }
+
+        _n++;
+    }
+
+    private double LeadWeight(int l)
+    {
+        if (_signalCount < 2)
+        {
+            // Until beats are known, each lead is scaled by the largest hump it has shown.
+            var m = _leadRunningMax[l];
+            return m > 0 ? 1.0 / m : 0;
+        }
+
+        return _leadWeight[l];
+    }
+
+    private void Judge(List<long> detections)
+    {
+        var peakIndex = _candidateIndex;
+        var value = _candidateValue;
+        _candidateIndex = -1;
+        _candidateValue = 0;
+        _rising = false;
+
+        // The hump of the integrator spans [peak − window, peak]; the steepest slope within it marks the QRS.
+        var searchStart = Math.Max(0, peakIndex - _window - (long)Math.Round(0.02 * _fs));
+        searchStart = Math.Max(searchStart, _n - _historyLength + 1);
+        long slopeIndex = peakIndex;
+        double maxEnergy = -1;
+        for (var k = searchStart; k <= peakIndex; k++)
+        {
+            var e = _combinedEnergy[(int)(k % _historyLength)];
+            if (e > maxEnergy)
+            {
+                maxEnergy = e;
+                slopeIndex = k;
+            }
+        }
+
+        var beat = Math.Max(0, slopeIndex - _fiducialOffset);
+        var sinceLast = _lastBeat == long.MinValue ? long.MaxValue : beat - _lastBeat;
+
+        if (_signalCount < 2 && _n < 2 * _fs)
+        {
+            _learnMax = Math.Max(_learnMax, value);
+        }
+
+        if (sinceLast < _refractory)
+        {
+            return;
+        }
+
+        var signalLevel = _signalCount > 0 ? Median(_signalPeaks, _signalCount) : _learnMax;
+        var noiseLevel = _noiseCount > 0 ? Median(_noisePeaks, _noiseCount) : 0;
+        var threshold = noiseLevel + (_options.ThresholdFraction * (signalLevel - noiseLevel));
+
+        var rr = _rrCount > 0 ? Median(_rrHistory, _rrCount) : double.NaN;
+        if (!double.IsNaN(rr) && sinceLast > 1.5 * rr)
+        {
+            // Overdue beat: the causal counterpart of search-back.
+            threshold *= 0.5;
+        }
+
+        var isBeat = value > threshold;
+        if (isBeat && sinceLast < _tWaveWindow && _lastBeatSlope > 0 && maxEnergy < 0.25 * _lastBeatSlope)
+        {
+            // Slope less than half (energy less than a quarter) of the previous QRS's, so soon after it: a T wave.
+            isBeat = false;
+        }
+
+        var slot = (int)(peakIndex % _historyLength);
+        if (isBeat)
+        {
+            detections.Add(beat);
+            if (_lastBeat != long.MinValue && sinceLast < 3 * _fs)
+            {
+                Push(_rrHistory, ref _rrCount, sinceLast);
+            }
+
+            _lastBeat = beat;
+            _lastBeatSlope = maxEnergy;
+            Push(_signalPeaks, ref _signalCount, value);
+            for (var l = 0; l < _leads; l++)
+            {
+                var cnt = Math.Min(_signalCount, History);
+                PushAt(_leadSignalPeaks[l], _signalCount - 1, _leadMwiRing[l][slot]);
+                _ = cnt;
+            }
+
+            UpdateLeadWeights();
+        }
+        else
+        {
+            Push(_noisePeaks, ref _noiseCount, value);
+            for (var l = 0; l < _leads; l++)
+            {
+                PushAt(_leadNoisePeaks[l], _noiseCount - 1, _leadMwiRing[l][slot]);
+            }
+        }
+    }
+
+    private void UpdateLeadWeights()
+    {
+        if (_signalCount < 2)
+        {
+            return;
+        }
+
+        // Each lead is normalised by its own QRS level and weighted by its signal-to-noise ratio.
+        var count = Math.Min(_signalCount, History);
+        var noiseCount = Math.Min(_noiseCount, History);
+        Span<double> quality = stackalloc double[_leads];
+        double total = 0;
+        for (var l = 0; l < _leads; l++)
+        {
+            var level = Median(_leadSignalPeaks[l], count);
+            var noise = noiseCount > 0 ? Median(_leadNoisePeaks[l], noiseCount) : 0;
+            var q = level > 0 ? level / (level + (2 * noise)) : 0;
+            q *= q;
+            quality[l] = q;
+            total += q;
+            _leadWeight[l] = level > 0 ? 1.0 / level : 0;
+        }
+
+        for (var l = 0; l < _leads; l++)
+        {
+            _leadWeight[l] *= total > 0 ? quality[l] / total : 1.0 / _leads;
+        }
+
+        // Levels were measured in the old scale; the new weights make a typical QRS hump about 1.
+        Array.Fill(_signalPeaks, 1.0);
+        for (var i = 0; i < Math.Min(_noiseCount, History); i++)
+        {
+            double s = 0;
+            for (var l = 0; l < _leads; l++)
+            {
+                s += _leadWeight[l] * _leadNoisePeaks[l][i];
+            }
+
+            _noisePeaks[i] = s;
+        }
+    }
+
+    private static void Push(double[] buffer, ref int count, double value)
+    {
+        buffer[count % History] = value;
+        count++;
+    }
+
+    private static void PushAt(double[] buffer, int index, double value) => buffer[index % History] = value;
+
+    private double Median(double[] values, int count)
+    {
+        var n = Math.Min(count, History);
+        var s = _scratch.AsSpan(0, n);
+        values.AsSpan(0, n).CopyTo(s);
+        s.Sort();
+        return (n & 1) == 1 ? s[n / 2] : 0.5 * (s[(n / 2) - 1] + s[n / 2]);
+    }
+
+    private double GroupDelaySamples(double frequencyHz)
+    {
+        // Numerical derivative of the cascade's phase at frequencyHz.
+        var w = 2 * Math.PI * frequencyHz / _fs;
+        const double dw = 1e-4;
+        var phase1 = Phase(_hp, w - dw) + Phase(_lp, w - dw);
+        var phase2 = Phase(_hp, w + dw) + Phase(_lp, w + dw);
+        var d = phase2 - phase1;
+        while (d > Math.PI)
+        {
+            d -= 2 * Math.PI;
+        }
+
+        while (d < -Math.PI)
+        {
+            d += 2 * Math.PI;
+        }
+
+        return Math.Max(0, -d / (2 * dw));
+    }
+
+    private static double Phase(double[] c, double w)
+    {
+        var num = new System.Numerics.Complex(c[0], 0) + (c[1] * System.Numerics.Complex.Exp(new System.Numerics.Complex(0, -w))) + (c[2] * System.Numerics.Complex.Exp(new System.Numerics.Complex(0, -2 * w)));
+        var den = 1 + (c[3] * System.Numerics.Complex.Exp(new System.Numerics.Complex(0, -w))) + (c[4] * System.Numerics.Complex.Exp(new System.Numerics.Complex(0, -2 * w)));
+        return (num / den).Phase;
+    }
+
+    /// <summary>Second-order Butterworth section by the bilinear transform with pre-warping: b0 b1 b2 a1 a2.</summary>
+    private static double[] Butterworth2(double cutoffHz, double fs, bool highPass)
+    {
+        var k = Math.Tan(Math.PI * cutoffHz / fs);
+        var k2 = k * k;
+        var norm = 1 / (1 + (Math.Sqrt(2) * k) + k2);
+        var a1 = 2 * (k2 - 1) * norm;
+        var a2 = (1 - (Math.Sqrt(2) * k) + k2) * norm;
+        return highPass
+            ? [norm, -2 * norm, norm, a1, a2]
+            : [k2 * norm, 2 * k2 * norm, k2 * norm, a1, a2];
+    }
+}

@@ -1,0 +1,26 @@
+namespace HeartTwin.Signals.Detection;
+
+/// <summary>Settings of <see cref="QrsDetector"/>. The defaults are physiological, not fitted to any record.</summary>
+public sealed record QrsDetectorOptions
+{
+    /// <summary>Lower edge of the QRS band, in Hz.</summary>
+    public double BandLowHz { get; init; } = 5;
+
+    /// <summary>Upper edge of the QRS band, in Hz (clamped below Nyquist).</summary>
+    public double BandHighHz { get; init; } = 18;
+
+    /// <summary>Length of the moving-window integrator, in seconds: about one wide QRS complex.</summary>
+    public double IntegrationWindowSeconds { get; init; } = 0.12;
+
+    /// <summary>Refractory period after a beat, in seconds: no two beats are closer than this.</summary>
+    public double RefractorySeconds { get; init; } = 0.2;
+
+    /// <summary>Beats closer than this to the previous one must pass the T-wave slope test, in seconds.</summary>
+    public double TWaveWindowSeconds { get; init; } = 0.36;
+
+    /// <summary>How long a candidate peak must stay the highest before it is judged, in seconds.</summary>
+    public double PeakHoldSeconds { get; init; } = 0.12;
+
+    /// <summary>Position of the detection threshold between the noise and the signal levels (0–1).</summary>
+    public double ThresholdFraction { get; init; } = 0.3;
+}

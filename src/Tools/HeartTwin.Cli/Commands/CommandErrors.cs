@@ -1,0 +1,47 @@
+using HeartTwin.Signals;
+
+namespace HeartTwin.Cli.Commands;
+
+/// <summary>Turns expected failures (bad files, bad arguments) into one clear line on stderr and exit code 2.</summary>
+internal static class CommandErrors
+{
+    public const int BadInput = 2;
+
+    public static int Guard(TextWriter stderr, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (SignalFormatException e)
+        {
+            stderr.WriteLine($"hearttwin: {e.Message}");
+            return BadInput;
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"hearttwin: {e.Message}");
+            return BadInput;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"hearttwin: {e.Message}");
+            return BadInput;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            stderr.WriteLine($"hearttwin: {e.Message}");
+            return BadInput;
+        }
+    }
+}
+
+/// <summary>A command-line argument that is well-formed but cannot be used.</summary>
+internal sealed class UsageException : Exception
+{
+    public UsageException() { }
+
+    public UsageException(string message) : base(message) { }
+
+    public UsageException(string message, Exception inner) : base(message, inner) { }
+}
