@@ -16,6 +16,12 @@ public sealed class QrsDetector
 {
     private const int History = 8;
 
+    // Integrated |slope| of a 0.05 mV QRS: below it, a lead's first humps are not trusted to scale it.
+    private const double LearningFloor = 0.002;
+
+    // Block maxima of each lead's integrated slope, to measure the noise between beats.
+    private const double BlockSeconds = 0.05;
+
     private readonly int _leads;
     private readonly double _fs;
     private readonly QrsDetectorOptions _options;
@@ -47,6 +53,12 @@ public sealed class QrsDetector
     // Per-lead levels: median of recent QRS peaks and noise peaks of each lead's MWI.
     private readonly double[][] _leadSignalPeaks;
     private readonly double[][] _leadNoisePeaks;
+    private readonly double[][] _leadGapNoise;
+    private readonly int[] _gapNoiseCount;
+    private readonly float[][] _blockMax; // per lead, ring of block maxima of the integrated slope
+    private readonly float[] _currentBlockMax;
+    private readonly int _blockLength;
+    private readonly int _blocks;
     private readonly double[] _leadWeight;
     private readonly double[] _leadRunningMax;
     private readonly double[] _scratch = new double[History];
@@ -117,12 +129,20 @@ public sealed class QrsDetector
         _leadSignalPeaks = new double[_leads][];
         _leadNoisePeaks = new double[_leads][];
         _leadWeight = new double[_leads];
+        _leadGapNoise = new double[_leads][];
+        _gapNoiseCount = new int[_leads];
+        _blockLength = Math.Max(1, (int)Math.Round(BlockSeconds * _fs));
+        _blocks = (int)Math.Ceiling(3.0 / BlockSeconds);
+        _blockMax = new float[_leads][];
+        _currentBlockMax = new float[_leads];
         _leadRunningMax = new double[_leads];
         for (var l = 0; l < _leads; l++)
         {
             _leadMwiRing[l] = new float[_historyLength];
             _leadSignalPeaks[l] = new double[History];
             _leadNoisePeaks[l] = new double[History];
+            _leadGapNoise[l] = new double[History];
+            _blockMax[l] = new float[_blocks];
             _leadWeight[l] = 1.0;
         }
 
@@ -270,13 +290,18 @@ public sealed class QrsDetector
             var ring = _bandRing.AsSpan(l * _bandRingLength, _bandRingLength);
             ring[ringPos] = (float)z;
             var slope = z - ring[ringOld];
-            var energy = (float)(slope * slope);
+            var energy = (float)Math.Abs(slope);
 
             var eRing = _energyRing.AsSpan(l * _window, _window);
             _energySum[l] += energy - eRing[energyPos];
             eRing[energyPos] = energy;
             var mwi = Math.Max(0, _energySum[l]) / _window;
             _leadMwiRing[l][slot] = (float)mwi;
+            if (mwi > _currentBlockMax[l])
+            {
+                _currentBlockMax[l] = (float)mwi;
+            }
+
             if (mwi > _leadRunningMax[l])
             {
                 _leadRunningMax[l] = mwi;
@@ -285,6 +310,16 @@ public sealed class QrsDetector
             var w = LeadWeight(l);
             combined += w * mwi;
             combinedEnergy += w * energy;
+        }
+
+        if ((_n + 1) % _blockLength == 0)
+        {
+            var block = (int)((_n / _blockLength) % _blocks);
+            for (var l = 0; l < _leads; l++)
+            {
+                _blockMax[l][block] = _currentBlockMax[l];
+                _currentBlockMax[l] = 0;
+            }
         }
 
         _combinedMwi[slot] = (float)combined;
@@ -317,8 +352,8 @@ public sealed class QrsDetector
         if (_signalCount < 2)
         {
             // Until beats are known, each lead is scaled by the largest hump it has shown.
-            var m = _leadRunningMax[l];
-            return m > 0 ? 1.0 / m : 0;
+            var m = Math.Max(_leadRunningMax[l], LearningFloor);
+            return 1.0 / m;
         }
 
         return _leadWeight[l];
@@ -372,9 +407,9 @@ public sealed class QrsDetector
         }
 
         var isBeat = value > threshold;
-        if (isBeat && sinceLast < _tWaveWindow && _lastBeatSlope > 0 && maxEnergy < 0.25 * _lastBeatSlope)
+        if (isBeat && sinceLast < _tWaveWindow && _lastBeatSlope > 0 && maxEnergy < 0.5 * _lastBeatSlope)
         {
-            // Slope less than half (energy less than a quarter) of the previous QRS's, so soon after it: a T wave.
+            // Slope less than half of the previous QRS's, so soon after it: a T wave.
             isBeat = false;
         }
 
@@ -385,6 +420,11 @@ public sealed class QrsDetector
             if (_lastBeat != long.MinValue && sinceLast < 3 * _fs)
             {
                 Push(_rrHistory, ref _rrCount, sinceLast);
+            }
+
+            if (_lastBeat != long.MinValue)
+            {
+                MeasureGapNoise(_lastBeat, beat);
             }
 
             _lastBeat = beat;
@@ -409,6 +449,32 @@ public sealed class QrsDetector
         }
     }
 
+    /// <summary>Each lead's largest integrated slope between two beats (outside both QRS humps): its noise, T waves included.</summary>
+    private void MeasureGapNoise(long previousBeat, long beat)
+    {
+        var gapStart = previousBeat + _window + (long)Math.Round(0.1 * _fs);
+        var gapEnd = beat - (long)Math.Round(0.05 * _fs);
+        var completedBlocks = _n / _blockLength; // blocks [0, completedBlocks) are stored
+        var firstBlock = Math.Max((gapStart + _blockLength - 1) / _blockLength, completedBlocks - _blocks);
+        var lastBlock = Math.Min((gapEnd / _blockLength) - 1, completedBlocks - 1);
+        if (lastBlock - firstBlock < 1)
+        {
+            return;
+        }
+
+        for (var l = 0; l < _leads; l++)
+        {
+            double max = 0;
+            for (var b = firstBlock; b <= lastBlock; b++)
+            {
+                max = Math.Max(max, _blockMax[l][(int)(b % _blocks)]);
+            }
+
+            _leadGapNoise[l][_gapNoiseCount[l] % History] = max;
+            _gapNoiseCount[l]++;
+        }
+    }
+
     private void UpdateLeadWeights()
     {
         if (_signalCount < 2)
@@ -424,9 +490,19 @@ public sealed class QrsDetector
         for (var l = 0; l < _leads; l++)
         {
             var level = Median(_leadSignalPeaks[l], count);
-            var noise = noiseCount > 0 ? Median(_leadNoisePeaks[l], noiseCount) : 0;
-            var q = level > 0 ? level / (level + (2 * noise)) : 0;
-            q *= q;
+            var gaps = _gapNoiseCount[l];
+            var noise = 0.0;
+            if (gaps > 0)
+            {
+                // Noise rises fast (the mean of the last two gaps) and falls slowly (the median of eight).
+                var last = _leadGapNoise[l][(gaps - 1) % History];
+                var before = gaps > 1 ? _leadGapNoise[l][(gaps - 2) % History] : last;
+                noise = Math.Max(Median(_leadGapNoise[l], gaps), 0.5 * (last + before));
+            }
+
+            // Inverse-variance weighting: a lead counts by the square of its QRS-to-noise ratio.
+            var snr = level / Math.Max(noise, 1e-3 * level);
+            var q = level > 0 ? snr * snr : 0;
             quality[l] = q;
             total += q;
             _leadWeight[l] = level > 0 ? 1.0 / level : 0;

@@ -26,8 +26,16 @@ public readonly record struct DetectionCounts(long TruePositives, long FalsePosi
 /// <param name="Record">The record's name.</param>
 /// <param name="ReferenceBeats">Reference beats in the scored span.</param>
 /// <param name="Counts">TP, FP and FN.</param>
-/// <param name="Matches">The beat-by-beat matches, for error analysis.</param>
-public sealed record RecordQrsResult(string Record, long ReferenceBeats, DetectionCounts Counts, IReadOnlyList<BeatMatch> Matches);
+/// <param name="Matches">The beat-by-beat matches, indexing <paramref name="ReferenceSamples"/> and <paramref name="TestSamples"/>.</param>
+/// <param name="ReferenceSamples">The scored reference beat times, in samples.</param>
+/// <param name="TestSamples">The scored detection times, in samples.</param>
+public sealed record RecordQrsResult(
+    string Record,
+    long ReferenceBeats,
+    DetectionCounts Counts,
+    IReadOnlyList<BeatMatch> Matches,
+    IReadOnlyList<long> ReferenceSamples,
+    IReadOnlyList<long> TestSamples);
 
 /// <summary>Scores QRS detections against reference annotations per ANSI/AAMI EC57, as <c>bxb</c> does.</summary>
 public static class QrsEvaluation
@@ -60,7 +68,8 @@ public static class QrsEvaluation
         }
 
         var window = (long)Math.Round(windowMs * sampleRateHz / 1000.0);
-        var matches = BeatMatcher.Match(refBeats, testBeats.ToArray(), window);
+        var testArray = testBeats.ToArray();
+        var matches = BeatMatcher.Match(refBeats, testArray, window);
         long tp = 0, fp = 0, fn = 0;
         foreach (var m in matches)
         {
@@ -78,6 +87,6 @@ public static class QrsEvaluation
             }
         }
 
-        return new RecordQrsResult(record, refBeats.Length, new DetectionCounts(tp, fp, fn), matches);
+        return new RecordQrsResult(record, refBeats.Length, new DetectionCounts(tp, fp, fn), matches, refBeats, testArray);
     }
 }

@@ -20,10 +20,11 @@ internal static class EvalQrsCommand
         var format = new Option<string>("--format") { Description = "Output format: table or json.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
         var write = new Option<string?>("--write-annotations") { Description = "Folder to write the detections into, as WFDB annotation files R.qrs." };
-        var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write };
+        var errors = new Option<string?>("--errors") { Description = "File to write every false positive and false negative into (CSV), for error analysis." };
+        var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write, errors };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write), parse.GetValue(errors));
             if (parse.GetValue(format) == "json")
             {
                 stdout.WriteLine(JsonSerializer.Serialize(report, Json));
@@ -38,7 +39,7 @@ internal static class EvalQrsCommand
         return command;
     }
 
-    public static QrsReport Evaluate(string dbDir, string? recordList, string? writeDir)
+    public static QrsReport Evaluate(string dbDir, string? recordList, string? writeDir, string? errorsFile = null)
     {
         var database = WfdbDatabase.Open(dbDir);
         var names = ParseRecords(recordList, database);
@@ -56,6 +57,11 @@ internal static class EvalQrsCommand
                 AnnotationFile.Write(Path.Combine(writeDir, name + ".qrs"), detections.Select(d => new Annotation(d, AnnotationCode.Normal)));
             }
         });
+
+        if (errorsFile is not null)
+        {
+            WriteErrors(errorsFile, results, database);
+        }
 
         var gross = results.Aggregate(default(DetectionCounts), (acc, r) => acc + r.Counts);
         return new QrsReport(
@@ -82,6 +88,29 @@ internal static class EvalQrsCommand
         }
 
         return names;
+    }
+
+    private static void WriteErrors(string path, RecordQrsResult[] results, WfdbDatabase database)
+    {
+        using var w = new StreamWriter(path);
+        w.WriteLine("record,kind,sample,seconds,reference");
+        foreach (var r in results)
+        {
+            var fs = database.ReadRecord(r.Record, verifyChecksums: false).SamplingFrequencyHz;
+            var atr = database.ReadAnnotations(r.Record).Where(a => a.IsBeat).ToDictionary(a => a.Sample, a => a.Mnemonic);
+            foreach (var m in r.Matches)
+            {
+                if (m.ReferenceIndex >= 0 && m.TestIndex >= 0)
+                {
+                    continue;
+                }
+
+                var fn = m.TestIndex < 0;
+                var sample = fn ? r.ReferenceSamples[m.ReferenceIndex] : r.TestSamples[m.TestIndex];
+                var label = fn ? atr.GetValueOrDefault(sample, "?") : string.Empty;
+                w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Record},{(fn ? "FN" : "FP")},{sample},{sample / fs:F3},{label}"));
+            }
+        }
     }
 
     private static double Round(double v) => Math.Round(v, 3);
