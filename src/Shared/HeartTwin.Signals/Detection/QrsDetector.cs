@@ -33,6 +33,8 @@ public sealed class QrsDetector
     private readonly double[] _lpState;
     private readonly float[] _offset;
     private readonly float[] _lastValid;
+    private readonly int[] _flatRun; // consecutive unchanged samples: a lead off or saturated
+    private readonly int _flatLimit;
 
     // Slope ring per lead.
     private readonly int _slopeSpan;
@@ -109,6 +111,8 @@ public sealed class QrsDetector
         _lpState = new double[2 * _leads];
         _offset = new float[_leads];
         _lastValid = new float[_leads];
+        _flatRun = new int[_leads];
+        _flatLimit = (int)Math.Round(0.25 * _fs);
 
         _slopeSpan = Math.Max(1, (int)Math.Round(0.008 * _fs));
         _bandRingLength = _slopeSpan + 1;
@@ -122,7 +126,7 @@ public sealed class QrsDetector
         _tWaveWindow = (int)Math.Round(_options.TWaveWindowSeconds * _fs);
         _hold = Math.Max(1, (int)Math.Round(_options.PeakHoldSeconds * _fs));
 
-        _historyLength = _window + _hold + (int)Math.Round(0.1 * _fs) + 4;
+        _historyLength = _hold + (int)Math.Round(0.6 * _fs) + 4;
         _combinedEnergy = new float[_historyLength];
         _combinedMwi = new float[_historyLength];
         _leadMwiRing = new float[_leads][];
@@ -272,6 +276,7 @@ public sealed class QrsDetector
             }
             else
             {
+                _flatRun[l] = Math.Abs(x - _lastValid[l]) <= 1e-6f ? _flatRun[l] + 1 : 0;
                 _lastValid[l] = x;
             }
 
@@ -307,7 +312,7 @@ public sealed class QrsDetector
                 _leadRunningMax[l] = mwi;
             }
 
-            var w = LeadWeight(l);
+            var w = _flatRun[l] >= _flatLimit ? 0 : LeadWeight(l);
             combined += w * mwi;
             combinedEnergy += w * energy;
         }
@@ -398,6 +403,7 @@ public sealed class QrsDetector
         var signalLevel = _signalCount > 0 ? Median(_signalPeaks, _signalCount) : _learnMax;
         var noiseLevel = _noiseCount > 0 ? Median(_noisePeaks, _noiseCount) : 0;
         var threshold = noiseLevel + (_options.ThresholdFraction * (signalLevel - noiseLevel));
+        var slot0 = (int)(peakIndex % _historyLength);
 
         var rr = _rrCount > 0 ? Median(_rrHistory, _rrCount) : double.NaN;
         if (!double.IsNaN(rr) && sinceLast > 1.5 * rr)
@@ -406,7 +412,46 @@ public sealed class QrsDetector
             threshold *= 0.5;
         }
 
-        var isBeat = value > threshold;
+        var overdue = !double.IsNaN(rr) && sinceLast > 1.5 * rr;
+        if (overdue && _signalCount >= 2)
+        {
+            // A lead may have been lost since the weights were set: judge an overdue candidate by every live lead equally.
+            double sum = 0;
+            var live = 0;
+            var count = Math.Min(_signalCount, History);
+            for (var l = 0; l < _leads; l++)
+            {
+                var level = Median(_leadSignalPeaks[l], count);
+                if (_flatRun[l] < _flatLimit && level > LearningFloor)
+                {
+                    sum += Math.Min(2.0, _leadMwiRing[l][slot0] / level);
+                    live++;
+                }
+            }
+
+            if (live > 0)
+            {
+                value = Math.Max(value, sum / live);
+            }
+        }
+
+        // Noise bursts lift the integrator for a while; a QRS stands out from what came just before it.
+        var background = 0.0;
+        var from = Math.Max(Math.Max(0, peakIndex - (long)Math.Round(0.5 * _fs)), _n - _historyLength + 1);
+        var to = peakIndex - (long)Math.Round(0.2 * _fs);
+        var humpStart = _lastBeat == long.MinValue ? long.MaxValue : _lastBeat - (long)Math.Round(0.05 * _fs);
+        var humpEnd = _lastBeat == long.MinValue ? long.MinValue : _lastBeat + _window + (long)Math.Round(0.15 * _fs);
+        for (var k = from; k <= to; k++)
+        {
+            if (k >= humpStart && k <= humpEnd)
+            {
+                continue;
+            }
+
+            background = Math.Max(background, _combinedMwi[(int)(k % _historyLength)]);
+        }
+
+        var isBeat = value > threshold && value > _options.BackgroundFactor * background;
         if (isBeat && sinceLast < _tWaveWindow && _lastBeatSlope > 0 && maxEnergy < 0.5 * _lastBeatSlope)
         {
             // Slope less than half of the previous QRS's, so soon after it: a T wave.

@@ -23,4 +23,10 @@ public sealed record QrsDetectorOptions
 
     /// <summary>Position of the detection threshold between the noise and the signal levels (0–1).</summary>
     public double ThresholdFraction { get; init; } = 0.3;
+
+    /// <summary>
+    /// A candidate must exceed this multiple of the largest integrated slope in the half second before it
+    /// (outside the previous beat's hump): noise bursts raise that background, a QRS stands above it.
+    /// </summary>
+    public double BackgroundFactor { get; init; } = 1.0;
 }
