@@ -120,9 +120,12 @@ public static class AnnotationFile
             }
         }
 
-        if (!ended && pos < data.Length)
+        if (!ended)
         {
-            throw new SignalFormatException($"{sourceName}: the file ends in the middle of a word; it is truncated or not an annotation file.");
+            // WFDB writers always close the stream with a zero word; without it the file is cut short or is something else.
+            throw new SignalFormatException(pos < data.Length
+                ? $"{sourceName}: the file ends in the middle of a word; it is truncated or not an annotation file."
+                : $"{sourceName}: the file has no end-of-annotations marker; it is truncated or not an annotation file.");
         }
 
         if (time < 0)

@@ -1,0 +1,128 @@
+using HeartTwin.Signals.Evaluation;
+using HeartTwin.Signals.Wfdb;
+
+namespace HeartTwin.Signals.Tests.Evaluation;
+
+public class QrsEvaluationTests
+{
+    private static readonly IReadOnlyList<Annotation> Reference = AnnotationFile.Read(TestData.MitDb, "119", "atr");
+    private static readonly long[] Beats = Reference.Where(a => a.IsBeat).Select(a => a.Sample).ToArray();
+
+    [Fact]
+    public void The_reference_scored_against_itself_is_perfect()
+    {
+        var r = QrsEvaluation.Score("119", Reference, Beats, 360, 650000);
+        r.Counts.ShouldBe(new DetectionCounts(Beats.Length, 0, 0));
+        r.Counts.SensitivityPercent.ShouldBe(100);
+        r.Counts.PositivePredictivityPercent.ShouldBe(100);
+    }
+
+    [Fact]
+    public void Beats_shifted_within_150_ms_still_match()
+    {
+        var shifted = Beats.Select(b => b + 54).ToArray(); // 150 ms at 360 Hz
+        QrsEvaluation.Score("119", Reference, shifted, 360, 650000).Counts.ShouldBe(new DetectionCounts(Beats.Length, 0, 0));
+    }
+
+    [Fact]
+    public void Beats_shifted_beyond_150_ms_are_both_missed_and_false()
+    {
+        var shifted = Beats.Select(b => b + 55).ToArray(); // 152.8 ms at 360 Hz
+        var c = QrsEvaluation.Score("119", Reference, shifted, 360, 650000).Counts;
+        c.TruePositives.ShouldBe(0);
+        c.FalseNegatives.ShouldBe(Beats.Length);
+        c.FalsePositives.ShouldBe(Beats.Length);
+    }
+
+    [Fact]
+    public void Missing_and_extra_beats_count_as_FN_and_FP()
+    {
+        var missing = Beats.Where((_, i) => i % 10 != 0).ToList();
+        var expectedMissing = Beats.Length - missing.Count;
+        // Extra detections half-way between consecutive beats (RR > 300 ms everywhere in 119, so > 150 ms from both).
+        var extra = Beats.Zip(Beats.Skip(1)).Take(100).Select(p => (p.First + p.Second) / 2).ToList();
+        var test = missing.Concat(extra).Order().ToArray();
+        var c = QrsEvaluation.Score("119", Reference, test, 360, 650000).Counts;
+        c.FalseNegatives.ShouldBe(expectedMissing);
+        c.FalsePositives.ShouldBe(100);
+        c.TruePositives.ShouldBe(missing.Count);
+        c.SensitivityPercent.ShouldBe(100.0 * missing.Count / Beats.Length, 1e-9);
+    }
+
+    [Fact]
+    public void The_nearer_of_two_candidates_takes_the_match()
+    {
+        var m = BeatMatcher.Match([1000], [960, 990], 54);
+        m.ShouldBe([new BeatMatch(-1, 0), new BeatMatch(0, 1)]);
+        var n = BeatMatcher.Match([1000, 1040], [1030], 54);
+        n.ShouldBe([new BeatMatch(0, -1), new BeatMatch(1, 0)]);
+    }
+
+    [Fact]
+    public void Ventricular_flutter_episodes_are_excluded()
+    {
+        var r207 = AnnotationFile.Read(TestData.MitDb, "207", "atr");
+        var intervals = BeatMatcher.VentricularFlutterIntervals(r207, 650000);
+        intervals.ShouldNotBeEmpty();
+        var inside = intervals[0].Start + 100;
+        var beats = r207.Where(a => a.IsBeat).Select(a => a.Sample).Append(inside).Order().ToArray();
+        var c = QrsEvaluation.Score("207", r207, beats, 360, 650000).Counts;
+        c.FalsePositives.ShouldBe(0); // a detection inside flutter is neither TP nor FP
+    }
+
+    [Fact]
+    public void Gross_statistics_add_counts_not_percentages()
+    {
+        var total = new DetectionCounts(90, 0, 10) + new DetectionCounts(900, 10, 0);
+        total.ShouldBe(new DetectionCounts(990, 10, 10));
+        total.SensitivityPercent.ShouldBe(99.0);
+        total.PositivePredictivityPercent.ShouldBe(99.0);
+    }
+
+    [Theory]
+    [InlineData("N", AamiClass.N)]
+    [InlineData("L", AamiClass.N)]
+    [InlineData("R", AamiClass.N)]
+    [InlineData("e", AamiClass.N)]
+    [InlineData("j", AamiClass.N)]
+    [InlineData("A", AamiClass.S)]
+    [InlineData("a", AamiClass.S)]
+    [InlineData("J", AamiClass.S)]
+    [InlineData("S", AamiClass.S)]
+    [InlineData("V", AamiClass.V)]
+    [InlineData("E", AamiClass.V)]
+    [InlineData("F", AamiClass.F)]
+    [InlineData("/", AamiClass.Q)]
+    [InlineData("f", AamiClass.Q)]
+    [InlineData("Q", AamiClass.Q)]
+    public void Beat_codes_map_to_AAMI_classes(string mnemonic, AamiClass expected) =>
+        AamiMapping.FromCode(AnnotationCode.FromMnemonic(mnemonic)).ShouldBe(expected);
+
+    [Fact]
+    public void Non_beats_have_no_AAMI_class()
+    {
+        foreach (var m in new[] { "+", "~", "|", "\"", "x", "!", "[", "]" })
+        {
+            AamiMapping.FromCode(AnnotationCode.FromMnemonic(m)).ShouldBeNull();
+        }
+    }
+
+    [Fact]
+    public void Confusion_matrix_counts_reference_rows_against_predicted_columns()
+    {
+        var m = new ConfusionMatrix();
+        m.Add(AamiClass.N, AamiClass.N);
+        m.Add(AamiClass.N, AamiClass.N);
+        m.Add(AamiClass.S, AamiClass.N);
+        m.Add(AamiClass.V, AamiClass.V);
+        m.Add(AamiClass.N, AamiClass.V);
+        m[AamiClass.N, AamiClass.N].ShouldBe(2);
+        var v = m.ClassStatistics(AamiClass.V);
+        v.TruePositives.ShouldBe(1);
+        v.FalsePositives.ShouldBe(1);
+        v.FalseNegatives.ShouldBe(0);
+        var s = m.ClassStatistics(AamiClass.S);
+        s.SensitivityPercent.ShouldBe(0);
+        m.AccuracyPercent.ShouldBe(60);
+    }
+}
