@@ -105,7 +105,7 @@ public class AnnotationFileTests
         var text = "{\"this\": \"is not an annotation file\"}\n"u8.ToArray();
         Should.Throw<SignalFormatException>(() => AnnotationFile.Parse(text, "junk.atr")).Message.ShouldContain("junk.atr");
         Should.Throw<SignalFormatException>(() => AnnotationFile.Parse([0xFF, 0xFF, 0x01], "x.atr"));
-        Should.Throw<SignalFormatException>(() => AnnotationFile.Parse([0x00, 0xF8], "y.atr")).Message.ShouldContain("NUM");
+        Should.Throw<SignalFormatException>(() => AnnotationFile.Parse([0x00, 0xF0, 0x00, 0x00], "y.atr")).Message.ShouldContain("NUM");
         Should.Throw<SignalFormatException>(() => AnnotationFile.Read("/nonexistent/z.atr")).Message.ShouldContain("not found");
     }
 

@@ -60,7 +60,7 @@ public class WfdbHeaderTests
     [InlineData("r 2 360 100\nr.dat 212 200 11 1024 0 0 0 MLII\n", "declares 2 signals")]
     [InlineData("r x 360\n", "number of signals")]
     [InlineData("r 1 abc 100\nr.dat 212\n", "sampling frequency")]
-    [InlineData("r 1 360 100\nr.dat 2x12 200\n", "format")]
+    [InlineData("r 1 360 100\nr.dat 21z2 200\n", "format")]
     [InlineData("r 1 360 100\nr.dat 212 2o0\n", "ADC gain")]
     [InlineData("", "no record line")]
     public void Malformed_headers_get_a_clear_error(string text, string expected)
