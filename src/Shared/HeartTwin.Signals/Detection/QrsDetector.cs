@@ -79,6 +79,11 @@ public sealed class QrsDetector
     private readonly int _fiducialOffset;
 
     private long _n; // samples processed
+    private int _slot;
+    private int _ringPos;
+    private int _energyPos;
+    private int _blockFill;
+    private int _blockSlot;
     private bool _started;
     private float _previous;
     private bool _rising;
@@ -261,10 +266,11 @@ public sealed class QrsDetector
             _started = true;
         }
 
-        var slot = (int)(_n % _historyLength);
-        var ringPos = (int)(_n % _bandRingLength);
-        var ringOld = (int)((_n + 1) % _bandRingLength); // the sample _slopeSpan ago
-        var energyPos = (int)(_n % _window);
+        // Ring positions advance by one per sample; wrapping counters avoid a 64-bit division per ring.
+        var slot = _slot;
+        var ringPos = _ringPos;
+        var ringOld = ringPos + 1 == _bandRingLength ? 0 : ringPos + 1; // the sample _slopeSpan ago
+        var energyPos = _energyPos;
         double combined = 0;
         double combinedEnergy = 0;
         for (var l = 0; l < _leads; l++)
@@ -317,9 +323,11 @@ public sealed class QrsDetector
             combinedEnergy += w * energy;
         }
 
-        if ((_n + 1) % _blockLength == 0)
+        if (++_blockFill == _blockLength)
         {
-            var block = (int)((_n / _blockLength) % _blocks);
+            _blockFill = 0;
+            var block = _blockSlot;
+            _blockSlot = _blockSlot + 1 == _blocks ? 0 : _blockSlot + 1;
             for (var l = 0; l < _leads; l++)
             {
                 _blockMax[l][block] = _currentBlockMax[l];
@@ -350,6 +358,9 @@ public sealed class QrsDetector
         }
 
         _n++;
+        _slot = _slot + 1 == _historyLength ? 0 : _slot + 1;
+        _ringPos = ringOld;
+        _energyPos = energyPos + 1 == _window ? 0 : energyPos + 1;
     }
 
     private double LeadWeight(int l)

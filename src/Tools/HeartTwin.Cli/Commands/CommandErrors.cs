@@ -7,11 +7,24 @@ internal static class CommandErrors
 {
     public const int BadInput = 2;
 
+    private static bool IsExpected(Exception e) =>
+        e is SignalFormatException or UsageException or IOException or UnauthorizedAccessException;
+
     public static int Guard(TextWriter stderr, Func<int> action)
     {
         try
         {
             return action();
+        }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions.All(IsExpected))
+        {
+            // Records are processed in parallel; report each bad file once.
+            foreach (var message in e.Flatten().InnerExceptions.Select(x => x.Message).Distinct(StringComparer.Ordinal))
+            {
+                stderr.WriteLine($"hearttwin: {message}");
+            }
+
+            return BadInput;
         }
         catch (SignalFormatException e)
         {
