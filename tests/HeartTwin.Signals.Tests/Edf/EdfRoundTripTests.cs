@@ -120,6 +120,23 @@ public class EdfRoundTripTests
     }
 
     [Fact]
+    public void A_non_seekable_stream_reads_like_a_file()
+    {
+        byte[] bytes = EdfWriter.ToBytes(Request());
+        using var stream = new ForwardOnlyStream(bytes);
+        EdfFile file = EdfReader.Read(stream, "pipe");
+        file.Signals[0].Digital.ShouldBe(EdfReader.Read(bytes, "memory").Signals[0].Digital);
+
+        using var truncated = new ForwardOnlyStream(bytes[..^1]);
+        Should.Throw<SignalFormatException>(() => EdfReader.Read(truncated, "pipe")).Message.ShouldContain("'pipe'");
+    }
+
+    private sealed class ForwardOnlyStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+    }
+
+    [Fact]
     public void Rewriting_a_read_file_reproduces_it_byte_for_byte()
     {
         byte[] original = EdfWriter.ToBytes(Request());

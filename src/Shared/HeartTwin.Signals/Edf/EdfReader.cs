@@ -248,13 +248,11 @@ public static class EdfReader
                 offset += 2 * perRecord;
                 if (headers[i].IsAnnotation)
                 {
-                    int recordIndex = r;
-                    int channel = i;
                     double onset = EdfTal.Parse(
                         bytes,
                         isTimeKeeping: useTimeKeeping && i == firstAnnotationChannel,
                         annotations,
-                        () => $"EDF file '{source}': data record {recordIndex}, annotation signal #{channel}");
+                        new EdfTal.TalLocation(source, r, i, headers[i].Label));
                     if (useTimeKeeping && i == firstAnnotationChannel)
                     {
                         onsets[r] = onset;

@@ -24,9 +24,9 @@ internal static class EdfTal
     /// <param name="data">The channel's bytes in this record.</param>
     /// <param name="isTimeKeeping">Whether this is the file's first annotation channel, whose first TAL is the record's time-keeping TAL.</param>
     /// <param name="annotations">Receives the annotations.</param>
-    /// <param name="describe">Builds the error prefix naming file, record and channel.</param>
+    /// <param name="where">Names file, data record and channel in error messages.</param>
     /// <returns>The record onset in seconds when <paramref name="isTimeKeeping"/>; otherwise NaN.</returns>
-    internal static double Parse(ReadOnlySpan<byte> data, bool isTimeKeeping, List<EdfAnnotation> annotations, Func<string> describe)
+    internal static double Parse(ReadOnlySpan<byte> data, bool isTimeKeeping, List<EdfAnnotation> annotations, in TalLocation where)
     {
         double recordOnset = double.NaN;
         bool first = true;
@@ -44,10 +44,10 @@ internal static class EdfTal
             int onsetEnd = IndexOfAny(data, pos, DurationMark, TextEnd);
             if (onsetEnd < 0)
             {
-                throw Fail(describe, talStart, "the onset is not followed by 0x14 (TAL is cut off)");
+                throw Fail(where, talStart, "the onset is not followed by 0x14 (TAL is cut off)");
             }
 
-            double onset = ParseNumber(data[pos..onsetEnd], signed: true, describe, talStart, "onset");
+            double onset = ParseNumber(data[pos..onsetEnd], signed: true, where, talStart, "onset");
             double? duration = null;
             pos = onsetEnd;
             if (data[pos] == DurationMark)
@@ -55,10 +55,10 @@ internal static class EdfTal
                 int durationEnd = IndexOfAny(data, pos + 1, TextEnd, TextEnd);
                 if (durationEnd < 0)
                 {
-                    throw Fail(describe, talStart, "the duration is not followed by 0x14 (TAL is cut off)");
+                    throw Fail(where, talStart, "the duration is not followed by 0x14 (TAL is cut off)");
                 }
 
-                duration = ParseNumber(data[(pos + 1)..durationEnd], signed: false, describe, talStart, "duration");
+                duration = ParseNumber(data[(pos + 1)..durationEnd], signed: false, where, talStart, "duration");
                 pos = durationEnd;
             }
 
@@ -68,7 +68,7 @@ internal static class EdfTal
             {
                 if (pos >= data.Length)
                 {
-                    throw Fail(describe, talStart, "the TAL does not end with 0x14 0x00 before the channel's bytes run out");
+                    throw Fail(where, talStart, "the TAL does not end with 0x14 0x00 before the channel's bytes run out");
                 }
 
                 if (data[pos] == TalEnd)
@@ -80,7 +80,7 @@ internal static class EdfTal
                 int textEnd = IndexOfAny(data, pos, TextEnd, TalEnd);
                 if (textEnd < 0 || data[textEnd] != TextEnd)
                 {
-                    throw Fail(describe, talStart, "an annotation text is not terminated by 0x14");
+                    throw Fail(where, talStart, "an annotation text is not terminated by 0x14");
                 }
 
                 string text;
@@ -90,14 +90,14 @@ internal static class EdfTal
                 }
                 catch (DecoderFallbackException ex)
                 {
-                    throw new SignalFormatException($"{describe()}: unreadable TAL at byte {talStart}: annotation text is not valid UTF-8.", ex);
+                    throw new SignalFormatException($"{where.Describe()}: unreadable TAL at byte {talStart}: annotation text is not valid UTF-8.", ex);
                 }
 
                 if (first && firstText && isTimeKeeping)
                 {
                     if (text.Length != 0)
                     {
-                        throw Fail(describe, talStart, "the first TAL must be the time-keeping TAL (an onset followed by an empty annotation)");
+                        throw Fail(where, talStart, "the first TAL must be the time-keeping TAL (an onset followed by an empty annotation)");
                     }
 
                     recordOnset = onset;
@@ -113,7 +113,7 @@ internal static class EdfTal
 
             if (first && isTimeKeeping && double.IsNaN(recordOnset))
             {
-                throw Fail(describe, talStart, "the first TAL must be the time-keeping TAL (an onset followed by an empty annotation)");
+                throw Fail(where, talStart, "the first TAL must be the time-keeping TAL (an onset followed by an empty annotation)");
             }
 
             first = false;
@@ -121,7 +121,7 @@ internal static class EdfTal
 
         if (isTimeKeeping && double.IsNaN(recordOnset))
         {
-            throw new SignalFormatException($"{describe()}: unreadable TALs: the record has no time-keeping TAL (the channel holds only zero bytes).");
+            throw new SignalFormatException($"{where.Describe()}: unreadable TALs: the record has no time-keeping TAL (the channel holds only zero bytes).");
         }
 
         return recordOnset;
@@ -171,7 +171,7 @@ internal static class EdfTal
         return i < 0 ? -1 : start + i;
     }
 
-    private static double ParseNumber(ReadOnlySpan<byte> text, bool signed, Func<string> describe, int talStart, string what)
+    private static double ParseNumber(ReadOnlySpan<byte> text, bool signed, in TalLocation where, int talStart, string what)
     {
         // Grammar from the EDF+ spec: onset = ('+'|'-') digits ['.' digits]; duration = digits ['.' digits].
         int i = 0;
@@ -179,7 +179,7 @@ internal static class EdfTal
         {
             if (text.Length == 0 || (text[0] != (byte)'+' && text[0] != (byte)'-'))
             {
-                throw Fail(describe, talStart, $"the {what} '{Printable(text)}' does not start with '+' or '-'");
+                throw Fail(where, talStart, $"the {what} '{Printable(text)}' does not start with '+' or '-'");
             }
 
             i = 1;
@@ -200,13 +200,13 @@ internal static class EdfTal
             }
             else
             {
-                throw Fail(describe, talStart, $"the {what} '{Printable(text)}' is not a decimal number");
+                throw Fail(where, talStart, $"the {what} '{Printable(text)}' is not a decimal number");
             }
         }
 
         if (digits == 0 || !double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value) || double.IsInfinity(value))
         {
-            throw Fail(describe, talStart, $"the {what} '{Printable(text)}' is not a decimal number");
+            throw Fail(where, talStart, $"the {what} '{Printable(text)}' is not a decimal number");
         }
 
         return value;
@@ -230,6 +230,12 @@ internal static class EdfTal
         return sb.ToString();
     }
 
-    private static SignalFormatException Fail(Func<string> describe, int talStart, string problem) =>
-        new($"{describe()}: unreadable TAL at byte {talStart}: {problem}.");
+    /// <summary>Where a TAL sits, for error messages; a struct so that reading a record allocates nothing for it.</summary>
+    internal readonly record struct TalLocation(string Source, int Record, int Channel, string Label)
+    {
+        public string Describe() => $"EDF file '{Source}': data record {Record}, annotation signal {Channel + 1} ('{Label}')";
+    }
+
+    private static SignalFormatException Fail(in TalLocation where, int talStart, string problem) =>
+        new($"{where.Describe()}: unreadable TAL at byte {talStart}: {problem}.");
 }
