@@ -1,7 +1,7 @@
 namespace HeartTwin.Signals.Tests;
 
 /// <summary>Finds the shared MIT-BIH records (../shared/data/mitdb beside the repository).</summary>
-internal static class TestData
+public static class TestData
 {
     private static readonly Lazy<string> MitDbPath = new(Locate);
 
@@ -10,8 +10,20 @@ internal static class TestData
     public static IReadOnlyList<string> MitDbRecords =>
         File.ReadAllLines(Path.Combine(MitDb, "RECORDS")).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
 
+    /// <summary>The shared record names, as xunit theory data.</summary>
+    public static TheoryData<string> RecordNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (var r in MitDbRecords)
+        {
+            data.Add(r);
+        }
+
+        return data;
+    }
+
     /// <summary>A fresh temporary folder, removed by the caller's <c>using</c>.</summary>
-    public static TempDir NewTempDir() => new();
+    internal static TempDir NewTempDir() => new();
 
     private static string Locate()
     {

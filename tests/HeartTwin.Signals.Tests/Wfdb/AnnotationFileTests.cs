@@ -38,19 +38,8 @@ public class AnnotationFileTests
         annotations.Count(a => a.IsBeat).ShouldBe(beats);
     }
 
-    public static TheoryData<string> Records()
-    {
-        var data = new TheoryData<string>();
-        foreach (var r in TestData.MitDbRecords)
-        {
-            data.Add(r);
-        }
-
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Records))]
+    [MemberData(nameof(TestData.RecordNames), MemberType = typeof(TestData))]
     public void Reference_files_round_trip_byte_for_byte(string record)
     {
         var path = Path.Combine(TestData.MitDb, record + ".atr");

@@ -4,19 +4,8 @@ namespace HeartTwin.Signals.Tests.Wfdb;
 
 public class WfdbRecordTests
 {
-    public static TheoryData<string> Records()
-    {
-        var data = new TheoryData<string>();
-        foreach (var r in TestData.MitDbRecords)
-        {
-            data.Add(r);
-        }
-
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Records))]
+    [MemberData(nameof(TestData.RecordNames), MemberType = typeof(TestData))]
     public void Every_shared_record_decodes_and_its_checksums_match(string record)
     {
         var r = WfdbRecord.Read(TestData.MitDb, record, verifyChecksums: true);

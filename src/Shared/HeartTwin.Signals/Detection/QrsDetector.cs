@@ -1,3 +1,5 @@
+using HeartTwin.Signals.Filters;
+
 namespace HeartTwin.Signals.Detection;
 
 /// <summary>
@@ -110,8 +112,10 @@ public sealed class QrsDetector
         _options = options ?? new QrsDetectorOptions();
 
         var high = Math.Min(_options.BandHighHz, 0.45 * _fs);
-        _hp = Butterworth2(_options.BandLowHz, _fs, highPass: true);
-        _lp = Butterworth2(high, _fs, highPass: false);
+        var hp = FilterDesign.ButterworthHighPass(2, _options.BandLowHz, _fs).Sections[0];
+        var lp = FilterDesign.ButterworthLowPass(2, high, _fs).Sections[0];
+        _hp = [hp.B0, hp.B1, hp.B2, hp.A1, hp.A2];
+        _lp = [lp.B0, lp.B1, lp.B2, lp.A1, lp.A2];
         _hpState = new double[2 * _leads];
         _lpState = new double[2 * _leads];
         _offset = new float[_leads];
@@ -156,7 +160,7 @@ public sealed class QrsDetector
         }
 
         // The steepest slope of the band-passed QRS lags the R wave by the band-pass group delay; subtract it.
-        _fiducialOffset = (int)Math.Round(GroupDelaySamples(10.0) + (_slopeSpan / 2.0));
+        _fiducialOffset = (int)Math.Round(hp.GroupDelaySamples(10.0, _fs) + lp.GroupDelaySamples(10.0, _fs) + (_slopeSpan / 2.0));
     }
 
     /// <summary>Number of leads per frame.</summary>
@@ -598,46 +602,5 @@ public sealed class QrsDetector
         values.AsSpan(0, n).CopyTo(s);
         s.Sort();
         return (n & 1) == 1 ? s[n / 2] : 0.5 * (s[(n / 2) - 1] + s[n / 2]);
-    }
-
-    private double GroupDelaySamples(double frequencyHz)
-    {
-        // Numerical derivative of the cascade's phase at frequencyHz.
-        var w = 2 * Math.PI * frequencyHz / _fs;
-        const double dw = 1e-4;
-        var phase1 = Phase(_hp, w - dw) + Phase(_lp, w - dw);
-        var phase2 = Phase(_hp, w + dw) + Phase(_lp, w + dw);
-        var d = phase2 - phase1;
-        while (d > Math.PI)
-        {
-            d -= 2 * Math.PI;
-        }
-
-        while (d < -Math.PI)
-        {
-            d += 2 * Math.PI;
-        }
-
-        return Math.Max(0, -d / (2 * dw));
-    }
-
-    private static double Phase(double[] c, double w)
-    {
-        var num = new System.Numerics.Complex(c[0], 0) + (c[1] * System.Numerics.Complex.Exp(new System.Numerics.Complex(0, -w))) + (c[2] * System.Numerics.Complex.Exp(new System.Numerics.Complex(0, -2 * w)));
-        var den = 1 + (c[3] * System.Numerics.Complex.Exp(new System.Numerics.Complex(0, -w))) + (c[4] * System.Numerics.Complex.Exp(new System.Numerics.Complex(0, -2 * w)));
-        return (num / den).Phase;
-    }
-
-    /// <summary>Second-order Butterworth section by the bilinear transform with pre-warping: b0 b1 b2 a1 a2.</summary>
-    private static double[] Butterworth2(double cutoffHz, double fs, bool highPass)
-    {
-        var k = Math.Tan(Math.PI * cutoffHz / fs);
-        var k2 = k * k;
-        var norm = 1 / (1 + (Math.Sqrt(2) * k) + k2);
-        var a1 = 2 * (k2 - 1) * norm;
-        var a2 = (1 - (Math.Sqrt(2) * k) + k2) * norm;
-        return highPass
-            ? [norm, -2 * norm, norm, a1, a2]
-            : [k2 * norm, 2 * k2 * norm, k2 * norm, a1, a2];
     }
 }
