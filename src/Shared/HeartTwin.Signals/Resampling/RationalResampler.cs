@@ -196,7 +196,10 @@ public sealed class RationalResampler
 
         var history = _history;
         var bank = _bank;
-        int taps = _taps, up = _up, down = _down;
+        int taps = _taps, up = _up;
+        // Advancing the output time by M up-samples moves ⌊M/L⌋ inputs and M mod L phases, plus one input on wrap;
+        // splitting it once here keeps an integer division out of the per-output loop.
+        int stepInputs = _down / up, stepPhase = _down % up;
         int pos = _pos, phase = _phase, wait = _wait;
         int written = 0;
         for (int i = 0; i < input.Length; i++)
@@ -209,9 +212,13 @@ public sealed class RationalResampler
             while (wait == 0)
             {
                 output[written++] = Dot(bank.AsSpan(phase * taps, taps), history.AsSpan(pos, taps));
-                phase += down;
-                wait = phase / up;
-                phase -= wait * up;
+                phase += stepPhase;
+                wait = stepInputs;
+                if (phase >= up)
+                {
+                    phase -= up;
+                    wait++;
+                }
             }
 
             wait--;
