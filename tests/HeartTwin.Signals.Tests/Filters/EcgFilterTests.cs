@@ -16,6 +16,7 @@ public class EcgFilterTests
     [InlineData(360.0, 50.0)]
     [InlineData(500.0, 50.0)]
     [InlineData(1000.0, 50.0)]
+    [InlineData(128.0, 50.0)]
     [InlineData(128.0, 60.0)]
     [InlineData(360.0, 60.0)]
     public void Notch_removes_mains_by_at_least_40_dB(double fs, double mains)

@@ -232,6 +232,15 @@ public class RationalResamplerTests
         Should.Throw<ArgumentOutOfRangeException>(() => r.MaxOutputLength(-1));
     }
 
+    [Fact]
+    public void Bessel_I0_matches_reference_values()
+    {
+        // scipy.special.i0(1) and i0e(7.857); 7.857 is the β used for 80 dB.
+        RationalResampler.BesselI0(0).ShouldBe(1.0, 1e-15);
+        RationalResampler.BesselI0(1).ShouldBe(1.2660658777520082, 1e-14);
+        (RationalResampler.BesselI0(7.857) / Math.Exp(7.857)).ShouldBe(0.144778957008639, 1e-13);
+    }
+
     private static double Rms(ReadOnlySpan<float> y)
     {
         double sum = 0;

@@ -6,8 +6,9 @@ namespace HeartTwin.Signals.Filters;
 /// Designs IIR filters from specifications in Hz into second-order sections.
 /// Butterworth filters come from the analog prototype's poles, frequency-transformed and mapped with the
 /// bilinear transform, with the band edges pre-warped so that the digital filter is exactly 3.01 dB down at
-/// the requested cutoff(s). The result matches scipy.signal.butter(..., output='sos') up to how the gain is
-/// spread over sections and how sections are ordered (least resonant first, as scipy's zpk2sos does).
+/// the requested cutoff(s). The transfer function matches scipy.signal.butter; the sections hold the same pole
+/// pairs in the same order (least resonant first, as scipy's zpk2sos does), but the gain and, for odd orders,
+/// the zeros are spread over the sections differently.
 /// </summary>
 public static class FilterDesign
 {

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.InteropServices;
 
 namespace HeartTwin.Signals.Resampling;
 
@@ -196,7 +195,10 @@ public sealed class RationalResampler
 
         var history = _history;
         var bank = _bank;
-        int taps = _taps, up = _up, down = _down;
+        int taps = _taps, up = _up;
+        // Advancing the output time by M up-samples moves ⌊M/L⌋ inputs and M mod L phases, plus one input on wrap;
+        // splitting it once here keeps an integer division out of the per-output loop.
+        int stepInputs = _down / up, stepPhase = _down % up;
         int pos = _pos, phase = _phase, wait = _wait;
         int written = 0;
         for (int i = 0; i < input.Length; i++)
@@ -208,10 +210,14 @@ public sealed class RationalResampler
 
             while (wait == 0)
             {
-                output[written++] = Dot(bank.AsSpan(phase * taps, taps), history.AsSpan(pos, taps));
-                phase += down;
-                wait = phase / up;
-                phase -= wait * up;
+                output[written++] = Dot(ref bank[phase * taps], ref history[pos], taps);
+                phase += stepPhase;
+                wait = stepInputs;
+                if (phase >= up)
+                {
+                    phase -= up;
+                    wait++;
+                }
             }
 
             wait--;
@@ -301,23 +307,22 @@ public sealed class RationalResampler
         return sum;
     }
 
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    private static float Dot(ref float ra, ref float rb, int length)
     {
-        // Lengths are whole multiples of the vector width by construction, so there is no scalar tail.
+        // The callers guarantee both runs hold `length` floats (phase < L and pos < taps, with the history stored
+        // twice), and length is a whole multiple of the vector width, so there is no scalar tail.
         // Two accumulators let consecutive multiply-adds overlap in the pipeline.
-        ref float ra = ref MemoryMarshal.GetReference(a);
-        ref float rb = ref MemoryMarshal.GetReference(b);
         int lanes = Vector<float>.Count;
         var acc0 = Vector<float>.Zero;
         var acc1 = Vector<float>.Zero;
         int i = 0;
-        for (; i + (2 * lanes) <= a.Length; i += 2 * lanes)
+        for (; i + (2 * lanes) <= length; i += 2 * lanes)
         {
             acc0 += Vector.LoadUnsafe(ref ra, (nuint)i) * Vector.LoadUnsafe(ref rb, (nuint)i);
             acc1 += Vector.LoadUnsafe(ref ra, (nuint)(i + lanes)) * Vector.LoadUnsafe(ref rb, (nuint)(i + lanes));
         }
 
-        for (; i < a.Length; i += lanes)
+        for (; i < length; i += lanes)
         {
             acc0 += Vector.LoadUnsafe(ref ra, (nuint)i) * Vector.LoadUnsafe(ref rb, (nuint)i);
         }
