@@ -492,9 +492,7 @@ public sealed class QrsDetector
             Push(_signalPeaks, ref _signalCount, value);
             for (var l = 0; l < _leads; l++)
             {
-                var cnt = Math.Min(_signalCount, History);
                 PushAt(_leadSignalPeaks[l], _signalCount - 1, _leadMwiRing[l][slot]);
-                _ = cnt;
             }
 
             UpdateLeadWeights();
@@ -544,7 +542,6 @@ public sealed class QrsDetector
 
         // Each lead is normalised by its own QRS level and weighted by its signal-to-noise ratio.
         var count = Math.Min(_signalCount, History);
-        var noiseCount = Math.Min(_noiseCount, History);
         Span<double> quality = stackalloc double[_leads];
         double total = 0;
         for (var l = 0; l < _leads; l++)
