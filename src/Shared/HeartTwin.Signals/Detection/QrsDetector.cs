@@ -405,6 +405,12 @@ public sealed class QrsDetector
         var beat = Math.Max(0, slopeIndex - _fiducialOffset);
         var sinceLast = _lastBeat == long.MinValue ? long.MaxValue : beat - _lastBeat;
 
+        if (slopeIndex < _window)
+        {
+            // The stream began inside this hump: the integrator was not yet full, so it is no measure of a QRS.
+            return;
+        }
+
         if (_signalCount < 2 && _n < 2 * _fs)
         {
             _learnMax = Math.Max(_learnMax, value);
@@ -463,7 +469,23 @@ public sealed class QrsDetector
                 continue;
             }
 
-            background = Math.Max(background, _combinedMwi[(int)(k % _historyLength)]);
+            var ks = (int)(k % _historyLength);
+            if (_signalCount < 2)
+            {
+                // While learning, each lead's scale grows with every new maximum, so older combined values were
+                // measured on a smaller scale: weigh the stored per-lead values with today's weights instead.
+                double b = 0;
+                for (var l = 0; l < _leads; l++)
+                {
+                    b += LeadWeight(l) * _leadMwiRing[l][ks];
+                }
+
+                background = Math.Max(background, b);
+            }
+            else
+            {
+                background = Math.Max(background, _combinedMwi[ks]);
+            }
         }
 
         var isBeat = value > threshold && value > _options.BackgroundFactor * background;
