@@ -1,0 +1,2 @@
+// HeartTwin.Inference: serves the beat models (ONNX) by their model cards. No HTTP here; hosts map endpoints.
+[assembly: System.CLSCompliant(false)]

@@ -1,0 +1,483 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace HeartTwin.Inference;
+
+/// <summary>
+/// A beat classification model loaded by its card: the ONNX file beside the card, checked against the card's
+/// SHA-256 and tensor signature, served by one ONNX Runtime session that any number of threads may call at once.
+/// </summary>
+/// <remarks>
+/// The session runs on the CPU with the memory arena off (with it on, concurrent callers were slower than one) and
+/// <see cref="BeatClassifierOptions.IntraOpThreads"/> threads per call. Dispose it only once no call is in flight.
+/// </remarks>
+public sealed class BeatClassifier : IDisposable
+{
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly string[] _labels;
+    private int _disposed;
+
+    private BeatClassifier(ModelCard card, string cardPath, string onnxPath, InferenceSession session, BeatClassifierOptions options)
+    {
+        Card = card;
+        CardPath = cardPath;
+        OnnxPath = onnxPath;
+        _session = session;
+        _runOptions = new RunOptions();
+        var t = card.Input.TensorNames;
+        _inputNames = [t.Beat, t.Rr];
+        _outputNames = [t.Output];
+        _labels = [.. card.Labels];
+        Channels = card.Input.Channels;
+        WindowSamples = card.Input.WindowSamples;
+        RrFeatureCount = card.Input.RrFeatures.Count;
+        MaxBatch = options.MaxBatch;
+        IntraOpThreads = options.IntraOpThreads;
+    }
+
+    /// <summary>The model card.</summary>
+    public ModelCard Card { get; }
+
+    /// <summary>The card's full path.</summary>
+    public string CardPath { get; }
+
+    /// <summary>The ONNX file's full path.</summary>
+    public string OnnxPath { get; }
+
+    /// <summary>The model's name.</summary>
+    public string Name => Card.Name;
+
+    /// <summary>The model's version.</summary>
+    public string Version => Card.Version;
+
+    /// <summary>The model's identity, <c>name@version</c>.</summary>
+    public string Id => Card.Id;
+
+    /// <summary>The class labels, in output order.</summary>
+    public IReadOnlyList<string> Labels => _labels;
+
+    /// <summary>The channels per beat window.</summary>
+    public int Channels { get; }
+
+    /// <summary>The samples per channel of a beat window.</summary>
+    public int WindowSamples { get; }
+
+    /// <summary>The floats per beat window: <see cref="Channels"/> × <see cref="WindowSamples"/>.</summary>
+    public int BeatLength => Channels * WindowSamples;
+
+    /// <summary>The RR features per beat.</summary>
+    public int RrFeatureCount { get; }
+
+    /// <summary>The classes, the probabilities per beat.</summary>
+    public int ClassCount => _labels.Length;
+
+    /// <summary>The most beats that the list overload sends to the model in one call.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>ONNX Runtime's intra-op threads per call.</summary>
+    public int IntraOpThreads { get; }
+
+    /// <summary>
+    /// Loads a model by its card: reads and validates the card, reads the ONNX file that it names beside it, checks its
+    /// SHA-256, creates the session, checks the model's inputs and output against the card and, unless turned off,
+    /// checks that the model reproduces the card's test vectors.
+    /// </summary>
+    /// <param name="cardPath">The model card (<c>models/&lt;name&gt;.json</c>).</param>
+    /// <param name="options">How to run the model; null for the defaults (1 intra-op thread, batches of 512).</param>
+    /// <exception cref="ModelLoadException">The card or the model is missing, invalid, or they disagree; <see cref="ModelLoadException.Failure"/> says which.</exception>
+    public static BeatClassifier Load(string cardPath, BeatClassifierOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(cardPath);
+        options ??= new BeatClassifierOptions();
+        options.Validate();
+
+        cardPath = Path.GetFullPath(cardPath);
+        var card = ModelCard.Load(cardPath);
+        if (card.Task != ModelCard.BeatClassificationTask)
+        {
+            throw new ModelLoadException(cardPath, ModelLoadFailure.UnsupportedTask,
+                $"the card's task is '{card.Task}'; a beat classifier serves '{ModelCard.BeatClassificationTask}'.");
+        }
+
+        var onnxPath = Path.Combine(Path.GetDirectoryName(cardPath)!, card.Onnx);
+        byte[] onnx;
+        try
+        {
+            onnx = File.ReadAllBytes(onnxPath);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ModelLoadException(onnxPath, ModelLoadFailure.OnnxNotFound, $"the ONNX file named by the card {cardPath} does not exist.", e);
+        }
+
+        var sha = Convert.ToHexStringLower(SHA256.HashData(onnx));
+        if (!sha.Equals(card.OnnxSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ModelLoadException(onnxPath, ModelLoadFailure.Sha256Mismatch,
+                $"its SHA-256 is {sha} but the card {cardPath} says {card.OnnxSha256.ToLowerInvariant()}: the file is not the one the card describes.");
+        }
+
+        InferenceSession session;
+        using (var sessionOptions = CreateSessionOptions(options.IntraOpThreads))
+        {
+            try
+            {
+                session = new InferenceSession(onnx, sessionOptions);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelLoadException(onnxPath, ModelLoadFailure.OnnxInvalid, $"ONNX Runtime cannot load it: {e.Message}", e);
+            }
+        }
+
+        BeatClassifier? classifier = null;
+        try
+        {
+            CheckSignature(session, card, onnxPath);
+            classifier = new BeatClassifier(card, cardPath, onnxPath, session, options);
+            if (options.VerifyTestVectors)
+            {
+                classifier.VerifyTestVectors(options.TestVectorTolerance);
+            }
+
+            return classifier;
+        }
+        catch
+        {
+            if (classifier is null)
+            {
+                session.Dispose();
+            }
+            else
+            {
+                classifier.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Throws when a caller's beat input differs from the model's (spec version, sample rate, window, offset, channels, RR features).</summary>
+    /// <param name="spec">What the caller produces, for example <see cref="BeatInputSpec.Version1"/>.</param>
+    /// <exception cref="ModelSpecMismatchException">They differ; the message lists every difference.</exception>
+    public void EnsureCompatible(BeatInputSpec spec)
+    {
+        var differences = Card.Input.Differences(spec);
+        if (differences.Count > 0)
+        {
+            throw new ModelSpecMismatchException(Id, differences);
+        }
+    }
+
+    /// <summary>
+    /// Classifies a batch of beats. Nothing is copied or allocated beyond ONNX Runtime's own call: the model reads the
+    /// caller's buffers and writes the caller's output. Safe to call from several threads at once.
+    /// </summary>
+    /// <param name="beats">The beat windows, beat after beat, each channel after channel: batch × <see cref="Channels"/> × <see cref="WindowSamples"/> floats.</param>
+    /// <param name="rr">The RR features, beat after beat: batch × <see cref="RrFeatureCount"/> floats.</param>
+    /// <param name="batch">The number of beats (0 does nothing).</param>
+    /// <param name="probabilities">Receives batch × <see cref="ClassCount"/> probabilities, beat after beat, in label order; may be longer.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The classifier has been disposed.</exception>
+    public unsafe void Classify(ReadOnlySpan<float> beats, ReadOnlySpan<float> rr, int batch, Span<float> probabilities)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        long beatFloats = (long)batch * BeatLength;
+        long rrFloats = (long)batch * RrFeatureCount;
+        long outFloats = (long)batch * ClassCount;
+        if (beats.Length != beatFloats)
+        {
+            throw new ArgumentException(Invariant(
+                $"beats holds {beats.Length} floats; {batch} beats of {Channels} channels × {WindowSamples} samples need {beatFloats}."), nameof(beats));
+        }
+
+        if (rr.Length != rrFloats)
+        {
+            throw new ArgumentException(Invariant(
+                $"rr holds {rr.Length} floats; {batch} beats of {RrFeatureCount} RR features need {rrFloats}."), nameof(rr));
+        }
+
+        if (probabilities.Length < outFloats)
+        {
+            throw new ArgumentException(Invariant(
+                $"probabilities holds {probabilities.Length} floats; {batch} beats of {ClassCount} classes need {outFloats}."), nameof(probabilities));
+        }
+
+        if (batch == 0)
+        {
+            return;
+        }
+
+        var s = t_scratch ??= new Scratch();
+        s.BeatShape[0] = batch;
+        s.BeatShape[1] = Channels;
+        s.BeatShape[2] = WindowSamples;
+        s.RrShape[0] = batch;
+        s.RrShape[1] = RrFeatureCount;
+        s.OutputShape[0] = batch;
+        s.OutputShape[1] = ClassCount;
+
+        fixed (float* pBeats = beats)
+        fixed (float* pRr = rr)
+        fixed (float* pOut = probabilities)
+        {
+            var memory = OrtMemoryInfo.DefaultInstance;
+            using var beatValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.BeatShape, (IntPtr)pBeats, beatFloats * sizeof(float));
+            using var rrValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.RrShape, (IntPtr)pRr, rrFloats * sizeof(float));
+            using var outValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.OutputShape, (IntPtr)pOut, outFloats * sizeof(float));
+            s.Inputs[0] = beatValue;
+            s.Inputs[1] = rrValue;
+            s.Outputs[0] = outValue;
+            try
+            {
+                _session.Run(_runOptions, _inputNames, s.Inputs, _outputNames, s.Outputs);
+            }
+            finally
+            {
+                s.Inputs[0] = null!;
+                s.Inputs[1] = null!;
+                s.Outputs[0] = null!;
+            }
+        }
+    }
+
+    /// <summary>Classifies one beat.</summary>
+    /// <param name="beat">The beat window, channel after channel: <see cref="BeatLength"/> floats.</param>
+    /// <param name="rr">The RR features: <see cref="RrFeatureCount"/> floats.</param>
+    /// <returns>The probabilities, the predicted label and the model's name and version.</returns>
+    public BeatClassification Classify(ReadOnlySpan<float> beat, ReadOnlySpan<float> rr)
+    {
+        Span<float> p = ClassCount <= 64 ? stackalloc float[ClassCount] : new float[ClassCount];
+        Classify(beat, rr, 1, p);
+        return CreateResult(p);
+    }
+
+    /// <summary>Classifies a list of beats, in batches of at most <see cref="MaxBatch"/>.</summary>
+    /// <param name="beats">The beats; each holds <see cref="BeatLength"/> window floats and <see cref="RrFeatureCount"/> RR features.</param>
+    /// <returns>One result per beat, in order, each naming the model that produced it.</returns>
+    /// <exception cref="ArgumentException">A beat's window or RR features have the wrong length.</exception>
+    public IReadOnlyList<BeatClassification> Classify(IReadOnlyList<BeatInput> beats)
+    {
+        ArgumentNullException.ThrowIfNull(beats);
+        int n = beats.Count;
+        if (n == 0)
+        {
+            return [];
+        }
+
+        int chunk = Math.Min(n, MaxBatch);
+        var results = new BeatClassification[n];
+        var beatBuffer = ArrayPool<float>.Shared.Rent(chunk * BeatLength);
+        var rrBuffer = ArrayPool<float>.Shared.Rent(chunk * RrFeatureCount);
+        var outBuffer = ArrayPool<float>.Shared.Rent(chunk * ClassCount);
+        try
+        {
+            for (int start = 0; start < n; start += chunk)
+            {
+                int b = Math.Min(chunk, n - start);
+                for (int i = 0; i < b; i++)
+                {
+                    var input = beats[start + i];
+                    if (input.Beat.Length != BeatLength)
+                    {
+                        throw new ArgumentException(Invariant(
+                            $"beat {start + i} holds {input.Beat.Length} window floats; the model needs {Channels} channels × {WindowSamples} samples = {BeatLength}."), nameof(beats));
+                    }
+
+                    if (input.Rr.Length != RrFeatureCount)
+                    {
+                        throw new ArgumentException(Invariant(
+                            $"beat {start + i} holds {input.Rr.Length} RR features; the model needs {RrFeatureCount}."), nameof(beats));
+                    }
+
+                    input.Beat.Span.CopyTo(beatBuffer.AsSpan(i * BeatLength, BeatLength));
+                    input.Rr.Span.CopyTo(rrBuffer.AsSpan(i * RrFeatureCount, RrFeatureCount));
+                }
+
+                Classify(beatBuffer.AsSpan(0, b * BeatLength), rrBuffer.AsSpan(0, b * RrFeatureCount), b, outBuffer.AsSpan(0, b * ClassCount));
+                for (int i = 0; i < b; i++)
+                {
+                    results[start + i] = CreateResult(outBuffer.AsSpan(i * ClassCount, ClassCount));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(beatBuffer);
+            ArrayPool<float>.Shared.Return(rrBuffer);
+            ArrayPool<float>.Shared.Return(outBuffer);
+        }
+
+        return results;
+    }
+
+    /// <summary>Runs the card's test vectors and returns the largest absolute difference from the card's probabilities.</summary>
+    public float MaxTestVectorError()
+    {
+        var vectors = Card.TestVectors;
+        int n = vectors.Count;
+        var beats = new float[n * BeatLength];
+        var rr = new float[n * RrFeatureCount];
+        var output = new float[n * ClassCount];
+        for (int i = 0; i < n; i++)
+        {
+            var v = vectors[i];
+            for (int c = 0; c < Channels; c++)
+            {
+                v.Beat[c].CopyTo(beats, (i * Channels + c) * WindowSamples);
+            }
+
+            v.Rr.CopyTo(rr, i * RrFeatureCount);
+        }
+
+        Classify(beats, rr, n, output);
+        float worst = 0f;
+        for (int i = 0; i < n; i++)
+        {
+            for (int k = 0; k < ClassCount; k++)
+            {
+                float d = MathF.Abs(output[i * ClassCount + k] - vectors[i].Probabilities[k]);
+                worst = float.IsNaN(d) ? float.PositiveInfinity : Math.Max(worst, d);
+            }
+        }
+
+        return worst;
+    }
+
+    /// <summary>Releases the ONNX Runtime session. Call it once no call is in flight.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Id;
+
+    private static SessionOptions CreateSessionOptions(int intraOpThreads) => new()
+    {
+        EnableCpuMemArena = false,
+        IntraOpNumThreads = intraOpThreads,
+        InterOpNumThreads = 1,
+        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+    };
+
+    private static void CheckSignature(InferenceSession session, ModelCard card, string onnxPath)
+    {
+        var t = card.Input.TensorNames;
+        var errors = new List<string>();
+        CheckTensor(session.InputMetadata, "input", t.Beat, [card.Input.Channels, card.Input.WindowSamples], errors);
+        CheckTensor(session.InputMetadata, "input", t.Rr, [card.Input.RrFeatures.Count], errors);
+        CheckTensor(session.OutputMetadata, "output", t.Output, [card.Labels.Count], errors);
+        foreach (var name in session.InputMetadata.Keys)
+        {
+            if (name != t.Beat && name != t.Rr)
+            {
+                errors.Add($"the model has an input '{name}' that the card does not declare.");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ModelLoadException(onnxPath, ModelLoadFailure.SignatureMismatch,
+                "the model's tensors differ from the card (" + card.Id + "): " + string.Join(" ", errors));
+        }
+    }
+
+    private static void CheckTensor(IReadOnlyDictionary<string, NodeMetadata> metadata, string kind, string name, int[] expected, List<string> errors)
+    {
+        if (!metadata.TryGetValue(name, out var m))
+        {
+            errors.Add($"the model has no {kind} '{name}' (its {kind}s: {string.Join(", ", metadata.Keys)}).");
+            return;
+        }
+
+        if (!m.IsTensor || m.ElementType != typeof(float))
+        {
+            errors.Add($"{kind} '{name}' is {m.OnnxValueType} of {m.ElementDataType}, not a float32 tensor.");
+            return;
+        }
+
+        var dims = m.Dimensions;
+        var shown = "[" + string.Join(", ", dims.Select((d, i) => d >= 0 ? d.ToString(CultureInfo.InvariantCulture) : NameOf(m, i))) + "]";
+        var wanted = "[batch, " + string.Join(", ", expected) + "]";
+        if (dims.Length != expected.Length + 1)
+        {
+            errors.Add(Invariant($"{kind} '{name}' has shape {shown}; the card implies {wanted}."));
+            return;
+        }
+
+        if (dims[0] >= 0)
+        {
+            errors.Add(Invariant($"{kind} '{name}' has shape {shown} with a fixed batch axis; the batch axis must be dynamic."));
+        }
+
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (dims[i + 1] != expected[i])
+            {
+                errors.Add(Invariant($"{kind} '{name}' has shape {shown}; the card implies {wanted}."));
+                break;
+            }
+        }
+    }
+
+    private static string NameOf(NodeMetadata m, int axis)
+    {
+        var symbolic = m.SymbolicDimensions;
+        return axis < symbolic.Length && !string.IsNullOrEmpty(symbolic[axis]) ? symbolic[axis] : "?";
+    }
+
+    private void VerifyTestVectors(float tolerance)
+    {
+        float worst = MaxTestVectorError();
+        if (!(worst <= tolerance))
+        {
+            throw new ModelLoadException(OnnxPath, ModelLoadFailure.TestVectorMismatch, Invariant(
+                $"on the card's {Card.TestVectors.Count} test vectors its probabilities differ from the card's by up to {worst:G3}, more than the tolerance {tolerance:G3}."));
+        }
+    }
+
+    private BeatClassification CreateResult(ReadOnlySpan<float> p)
+    {
+        int best = 0;
+        for (int k = 1; k < p.Length; k++)
+        {
+            if (p[k] > p[best])
+            {
+                best = k;
+            }
+        }
+
+        return new BeatClassification(Card.Name, Card.Version, p.ToArray(), best, _labels[best]);
+    }
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Per-thread shapes and value arrays, so that a call allocates none of its own.</summary>
+    private sealed class Scratch
+    {
+        public readonly long[] BeatShape = new long[3];
+        public readonly long[] RrShape = new long[2];
+        public readonly long[] OutputShape = new long[2];
+        public readonly OrtValue[] Inputs = new OrtValue[2];
+        public readonly OrtValue[] Outputs = new OrtValue[1];
+    }
+}

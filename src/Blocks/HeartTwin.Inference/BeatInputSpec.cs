@@ -1,0 +1,51 @@
+namespace HeartTwin.Inference;
+
+/// <summary>
+/// The beat input that a caller produces, to check against a model's card before classifying
+/// (see <see cref="BeatClassifier.EnsureCompatible(BeatInputSpec)"/>).
+/// </summary>
+/// <param name="SpecVersion">The beat window specification's version.</param>
+/// <param name="SampleRateHz">The windows' sample rate, in Hz.</param>
+/// <param name="WindowSamples">The window length, in samples.</param>
+/// <param name="WindowOffsetSamples">The window's first sample relative to the fiducial, in samples.</param>
+/// <param name="Channels">The channels per window.</param>
+public sealed record BeatInputSpec(int SpecVersion, double SampleRateHz, int WindowSamples, int WindowOffsetSamples, int Channels)
+{
+    /// <summary>The contract's spec version 1: 180 Hz, 128 samples from 54 before the fiducial, 2 channels, 6 RR features.</summary>
+    public static BeatInputSpec Version1 { get; } = new(1, 180.0, 128, -54, 2)
+    {
+        RrFeatures = ["pre_rr_s", "post_rr_s", "local_rr_s", "pre_ratio", "post_ratio", "post_pre_ratio"],
+    };
+
+    /// <summary>The RR features' names in order, or null to leave them unchecked.</summary>
+    public IReadOnlyList<string>? RrFeatures { get; init; }
+}
+
+/// <summary>A caller's beat input differs from what a model's card declares.</summary>
+public sealed class ModelSpecMismatchException : Exception
+{
+    /// <summary>Creates the exception with a default message.</summary>
+    public ModelSpecMismatchException() : base("The input does not match the model's card.") { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ModelSpecMismatchException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and the underlying cause.</summary>
+    public ModelSpecMismatchException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception for a model and the differences found.</summary>
+    /// <param name="modelId">The model's <c>name@version</c>.</param>
+    /// <param name="differences">One sentence per difference.</param>
+    public ModelSpecMismatchException(string modelId, IReadOnlyList<string> differences)
+        : base($"The input does not match model {modelId}: {string.Join(" ", differences)}")
+    {
+        ModelId = modelId;
+        Differences = differences;
+    }
+
+    /// <summary>The model's <c>name@version</c>.</summary>
+    public string ModelId { get; } = "";
+
+    /// <summary>One sentence per difference.</summary>
+    public IReadOnlyList<string> Differences { get; } = [];
+}
