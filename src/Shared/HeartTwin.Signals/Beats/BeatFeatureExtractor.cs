@@ -17,10 +17,12 @@ namespace HeartTwin.Signals.Beats;
 /// completes the rest at the end of the stream. The output does not depend on how the input is chunked or when
 /// beats are registered.</para>
 /// <para>The fiducial is the beat's sample shifted by the filter's group delay at
-/// <see cref="BeatWindowSpec.FiducialDelayFrequencyHz"/> and by the resampler's delay, rounded to the nearest sample
-/// at the spec's rate, so the R wave sits at window index <see cref="BeatWindowSpec.SamplesBeforeFiducial"/> whatever the
-/// input rate. Window samples before the stream's start take the first resampled value, and at the end of the stream
-/// the signal is held at its last value.</para>
+/// <see cref="BeatWindowSpec.FiducialDelayFrequencyHz"/> and by the resampler's delay, a fractional position in the
+/// resampled stream. The window is read at exactly that position, with an 8-tap Lanczos interpolator (gain error below
+/// 1% up to 35 Hz at 180 Hz), so the R wave sits at window index <see cref="BeatWindowSpec.SamplesBeforeFiducial"/>
+/// whatever the input rate, without the ±half-sample jitter that rounding to the 180 Hz grid would add.
+/// Window samples before the stream's start take the first resampled value, and at the end of the stream the signal
+/// is held at its last value.</para>
 /// <para>Processing samples does not allocate; each completed beat allocates its arrays. NaN samples hold the last
 /// valid value. One instance per stream (lead); not thread-safe.</para>
 /// </remarks>
@@ -30,6 +32,11 @@ public sealed class BeatFeatureExtractor
     public const double MaxBeatLatencySeconds = 10.0;
 
     private const int Block = 512;
+
+    // Lanczos interpolation: taps at offsets −3..4 around the sample before the fractional position.
+    private const int LanczosA = 4;
+    private const int TapsBefore = LanczosA - 1;
+    private const int TapsAfter = LanczosA;
 
     private readonly BeatWindowSpec _spec;
     private readonly EcgFilterChain _chain;
@@ -47,6 +54,7 @@ public sealed class BeatFeatureExtractor
     private readonly float[] _peakToPeak;
     private readonly float[] _templates;
     private readonly float[] _scratch;
+    private readonly double[] _taps = new double[2 * LanczosA];
 
     private long _consumed;
     private long _produced;
@@ -83,7 +91,7 @@ public sealed class BeatFeatureExtractor
 
         // The ring holds the latency allowance plus one window plus one block of output: a beat still waiting for
         // its window then always finds its first sample in the ring when its last one arrives.
-        long needed = (long)Math.Ceiling(MaxBeatLatencySeconds * spec.SampleRateHz) + spec.WindowSamples + _resampled.Length;
+        long needed = (long)Math.Ceiling(MaxBeatLatencySeconds * spec.SampleRateHz) + spec.WindowSamples + (2 * LanczosA) + _resampled.Length;
         int ringLength = (int)Math.Min(1L << 30, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)needed));
         _ring = new float[ringLength];
         _ringMask = ringLength - 1;
@@ -114,13 +122,14 @@ public sealed class BeatFeatureExtractor
     public int PendingBeats => _pending.Count;
 
     /// <summary>
-    /// Index in the resampled stream (at the spec's rate, counted from its first output) of the fiducial of a beat
-    /// detected at input sample <paramref name="sampleIndex"/>: round((sample + filter delay) × fout/fin) + resampler delay.
+    /// Position in the resampled stream (in samples at the spec's rate, counted from its first output; fractional) of
+    /// the fiducial of a beat detected at input sample <paramref name="sampleIndex"/>:
+    /// (sample + filter delay) × fout/fin + resampler delay.
     /// </summary>
     /// <param name="sampleIndex">Beat sample index at the input rate.</param>
-    /// <returns>Stream index of the fiducial.</returns>
-    public long FiducialIndex(long sampleIndex) =>
-        (long)Math.Floor(((sampleIndex + _filterDelay) * _up / _down) + 0.5) + _resampler.DelaySamples;
+    /// <returns>Stream position of the fiducial.</returns>
+    public double FiducialPosition(long sampleIndex) =>
+        ((sampleIndex + _filterDelay) * _up / _down) + _resampler.DelaySamples;
 
     /// <summary>Forgets the stream: filter, resampler, signal, pending beats and history, as if newly created.</summary>
     public void Reset()
@@ -200,8 +209,8 @@ public sealed class BeatFeatureExtractor
         }
 
         ThrowIfFinished();
-        long fiducial = FiducialIndex(sampleIndex);
-        long start = Math.Max(0, fiducial - _spec.SamplesBeforeFiducial);
+        double fiducial = FiducialPosition(sampleIndex);
+        long start = Math.Max(0, (long)Math.Floor(fiducial) - _spec.SamplesBeforeFiducial - TapsBefore);
         if (start < _produced - _ring.Length)
         {
             throw new InvalidOperationException(
@@ -303,17 +312,20 @@ public sealed class BeatFeatureExtractor
         _produced = p + count;
     }
 
-    /// <summary>Copies the windows of pending beats whose signal has arrived; at the end of the stream, up to <paramref name="validEnd"/>.</summary>
+    /// <summary>
+    /// Reads the windows of pending beats whose signal has arrived, interpolated at their fractional fiducials;
+    /// at the end of the stream, with the signal held after <paramref name="validEnd"/>.
+    /// </summary>
     private void CaptureReady(long validEnd)
     {
         bool flushing = validEnd != long.MaxValue;
-        int before = _spec.SamplesBeforeFiducial;
         int length = _spec.WindowSamples;
         while (_captured < _pending.Count)
         {
             var beat = _pending[_captured];
-            long start = beat.Fiducial - before;
-            if (!flushing && start + length > _produced)
+            double floor = Math.Floor(beat.Fiducial);
+            long start = (long)floor - _spec.SamplesBeforeFiducial;
+            if (!flushing && start + length + TapsAfter > _produced)
             {
                 return;
             }
@@ -322,16 +334,54 @@ public sealed class BeatFeatureExtractor
             var window = new float[length];
             if (last >= 0)
             {
+                int taps = LanczosTaps(beat.Fiducial - floor, _taps);
+                long first = start - (taps == 1 ? 0 : TapsBefore);
                 for (int k = 0; k < length; k++)
                 {
-                    long index = Math.Clamp(start + k, 0, last);
-                    window[k] = _ring[(int)(index & _ringMask)];
+                    double sum = 0.0;
+                    for (int j = 0; j < taps; j++)
+                    {
+                        long index = Math.Clamp(first + k + j, 0, last);
+                        sum += _taps[j] * _ring[(int)(index & _ringMask)];
+                    }
+
+                    window[k] = (float)sum;
                 }
             }
 
             beat.Raw = window;
             _captured++;
         }
+    }
+
+    /// <summary>
+    /// Lanczos (a = 4) weights for the value at <paramref name="fraction"/> (0 ≤ f &lt; 1) past a sample, normalised to
+    /// unit DC gain, for the samples at offsets −3..4; returns the tap count (1 when the position is a sample).
+    /// </summary>
+    private static int LanczosTaps(double fraction, double[] weights)
+    {
+        if (fraction == 0.0)
+        {
+            weights[0] = 1.0;
+            return 1;
+        }
+
+        double sum = 0.0;
+        for (int j = 0; j < weights.Length; j++)
+        {
+            double x = j - TapsBefore - fraction;
+            double px = Math.PI * x;
+            double w = Math.Sin(px) / px * Math.Sin(px / LanczosA) / (px / LanczosA);
+            weights[j] = w;
+            sum += w;
+        }
+
+        for (int j = 0; j < weights.Length; j++)
+        {
+            weights[j] /= sum;
+        }
+
+        return weights.Length;
     }
 
     private void EmitReady(List<BeatFeatures> completed, bool flushing)
@@ -452,11 +502,11 @@ public sealed class BeatFeatureExtractor
         return (n & 1) == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2f;
     }
 
-    private sealed class PendingBeat(long sample, long fiducial)
+    private sealed class PendingBeat(long sample, double fiducial)
     {
         public long Sample { get; } = sample;
 
-        public long Fiducial { get; } = fiducial;
+        public double Fiducial { get; } = fiducial;
 
         public float[]? Raw { get; set; }
     }

@@ -48,6 +48,11 @@ internal static class DatasetBeatsCommand
             throw new UsageException($"cannot write {outPath}: folder {outDir} does not exist.");
         }
 
+        if (Directory.Exists(fullOut))
+        {
+            throw new UsageException($"cannot write {outPath}: it is a folder.");
+        }
+
         var database = WfdbDatabase.Open(dbDir);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
         foreach (var n in names)
