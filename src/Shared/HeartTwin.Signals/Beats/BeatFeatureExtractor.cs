@@ -427,21 +427,23 @@ public sealed class BeatFeatureExtractor
         }
 
         // Channel 1: this beat minus the element-wise median of the previous normalised windows (zeros for the first).
+        // The templates are stored sample-major (TemplateBeats values per window sample) so a column is contiguous.
+        int depth = _spec.TemplateBeats;
         if (_templateCount > 0)
         {
             var column = _scratch.AsSpan(0, _templateCount);
             for (int k = 0; k < length; k++)
             {
-                for (int t = 0; t < _templateCount; t++)
-                {
-                    column[t] = _templates[(t * length) + k];
-                }
-
+                _templates.AsSpan(k * depth, _templateCount).CopyTo(column);
                 channel1[k] = channel0[k] - Median(column);
             }
         }
 
-        channel0.CopyTo(_templates.AsSpan(_templatePos * length, length));
+        for (int k = 0; k < length; k++)
+        {
+            _templates[(k * depth) + _templatePos] = channel0[k];
+        }
+
         _templatePos = (_templatePos + 1) % _spec.TemplateBeats;
         _templateCount = Math.Min(_templateCount + 1, _spec.TemplateBeats);
 
@@ -497,7 +499,27 @@ public sealed class BeatFeatureExtractor
     /// <summary>Median of <paramref name="values"/> (sorted in place); the mean of the two middle values for an even count.</summary>
     private static float Median(Span<float> values)
     {
-        values.Sort();
+        if (values.Length <= 32)
+        {
+            // Insertion sort: the template and amplitude medians run over at most a few dozen values, 128 times per beat.
+            for (int i = 1; i < values.Length; i++)
+            {
+                float v = values[i];
+                int j = i - 1;
+                while (j >= 0 && values[j] > v)
+                {
+                    values[j + 1] = values[j];
+                    j--;
+                }
+
+                values[j + 1] = v;
+            }
+        }
+        else
+        {
+            values.Sort();
+        }
+
         int n = values.Length;
         return (n & 1) == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2f;
     }
