@@ -1,0 +1,283 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HeartTwin.Signals.Arrays;
+using HeartTwin.Signals.Beats;
+using HeartTwin.Signals.Detection;
+using HeartTwin.Signals.Evaluation;
+using HeartTwin.Signals.Wfdb;
+
+namespace HeartTwin.Cli.Commands;
+
+/// <summary>
+/// <c>hearttwin dataset beats</c>: exports the beat-model dataset of docs/beat-model-contract.md: our detections matched
+/// to the reference beats, with the features of <see cref="BeatFeatureExtractor"/> and the reference AAMI labels.
+/// </summary>
+internal static class DatasetBeatsCommand
+{
+    /// <summary>Width of the <c>record</c> array's strings (<c>&lt;U16</c>).</summary>
+    public const int RecordNameWidth = 16;
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var db = new Option<string>("--db") { Description = "Database folder (WFDB) with a RECORDS file and .atr reference annotations.", Required = true };
+        var output = new Option<string>("--out") { Description = "The .npz file to write; the sidecar FILE.json is written beside it.", Required = true };
+        var records = new Option<string?>("--records") { Description = "Comma-separated records to export; default: every record in RECORDS." };
+        var command = new Command("beats", "Export beat windows, RR features and AAMI labels for training the beat model (NumPy .npz).") { db, output, records };
+        command.SetAction(parse => CommandErrors.Guard(stderr, () =>
+        {
+            var manifest = Export(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(output)!);
+            WriteSummary(manifest, parse.GetValue(output)!, stdout);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Builds the dataset and writes FILE.npz and FILE.json; returns the sidecar's content.</summary>
+    public static BeatDatasetManifest Export(string dbDir, string? recordList, string outPath)
+    {
+        var spec = BeatWindowSpec.Version1;
+        var fullOut = Path.GetFullPath(outPath);
+        var outDir = Path.GetDirectoryName(fullOut)!;
+        if (!Directory.Exists(outDir))
+        {
+            throw new UsageException($"cannot write {outPath}: folder {outDir} does not exist.");
+        }
+
+        if (Directory.Exists(fullOut))
+        {
+            throw new UsageException($"cannot write {outPath}: it is a folder.");
+        }
+
+        var database = WfdbDatabase.Open(dbDir);
+        var names = EvalQrsCommand.ParseRecords(recordList, database);
+        foreach (var n in names)
+        {
+            if (n.Length > RecordNameWidth)
+            {
+                throw new UsageException($"record name '{n}' is longer than {RecordNameWidth} characters.");
+            }
+        }
+
+        var results = new RecordBeats[names.Count];
+        Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            i => results[i] = ExtractRecord(database, names[i], spec));
+
+        int total = results.Sum(r => r.Labels.Count);
+        int length = spec.FeatureLength;
+        var x = new float[(long)total * length];
+        var rr = new float[(long)total * BeatWindowSpec.RrFeatureCount];
+        var y = new long[total];
+        var sample = new long[total];
+        var record = new string[total];
+        int at = 0;
+        foreach (var r in results)
+        {
+            for (int k = 0; k < r.Labels.Count; k++, at++)
+            {
+                r.Features[k].Window.CopyTo(x, (long)at * length);
+                r.Features[k].Rr.CopyTo(rr, (long)at * BeatWindowSpec.RrFeatureCount);
+                y[at] = (long)r.Labels[k];
+                sample[at] = r.Features[k].SampleIndex;
+                record[at] = r.Record;
+            }
+        }
+
+        var npz = new NpzWriter()
+            .Add("x", x, total, BeatWindowSpec.Channels, spec.WindowSamples)
+            .Add("rr", rr, total, BeatWindowSpec.RrFeatureCount)
+            .Add("y", y, total)
+            .AddStrings("record", record, RecordNameWidth)
+            .Add("sample", sample, total);
+
+        // Write beside the target and rename, so a reader polling for the file never sees half of it.
+        var temp = fullOut + ".tmp";
+        string sha;
+        try
+        {
+            npz.Save(temp);
+            using (var f = File.OpenRead(temp))
+            {
+                sha = Convert.ToHexStringLower(SHA256.HashData(f));
+            }
+
+            var manifest = Manifest(spec, database, results, total, sha);
+            var jsonPath = Path.ChangeExtension(fullOut, ".json");
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(manifest, Json) + "\n");
+            File.Move(temp, fullOut, overwrite: true);
+            return manifest;
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    private static RecordBeats ExtractRecord(WfdbDatabase database, string name, BeatWindowSpec spec)
+    {
+        var wfdb = database.ReadRecord(name);
+        var fs = wfdb.SamplingFrequencyHz;
+        var leads = EcgLeads.ReadMillivolts(wfdb);
+        var leadName = wfdb.Header.Signals[EcgLeads.Select(wfdb.Header)[0]].Description;
+        var detections = QrsDetector.Detect(leads, fs);
+
+        var referenceSamples = new List<long>();
+        var referenceLabels = new List<AamiClass>();
+        foreach (var a in database.ReadAnnotations(name))
+        {
+            if (AamiMapping.FromCode(a.Code) is AamiClass c)
+            {
+                referenceSamples.Add(a.Sample);
+                referenceLabels.Add(c);
+            }
+        }
+
+        // Features come from every detection, as the streaming path sees them; only matched beats are kept.
+        var features = BeatFeatureExtractor.ExtractAll(leads[0], fs, detections, spec);
+        var window = (long)Math.Round(BeatMatcher.DefaultWindowMs / 1000.0 * fs);
+        var kept = new List<BeatFeatures>();
+        var labels = new List<AamiClass>();
+        foreach (var m in BeatMatcher.Match(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(referenceSamples), detections, window))
+        {
+            if (m.ReferenceIndex >= 0 && m.TestIndex >= 0)
+            {
+                kept.Add(features[m.TestIndex]);
+                labels.Add(referenceLabels[m.ReferenceIndex]);
+            }
+        }
+
+        var referenceCounts = new long[5];
+        foreach (var c in referenceLabels)
+        {
+            referenceCounts[(int)c]++;
+        }
+
+        return new RecordBeats(name, leadName, fs, detections.Length, referenceCounts, kept, labels);
+    }
+
+    private static BeatDatasetManifest Manifest(BeatWindowSpec spec, WfdbDatabase database, RecordBeats[] results, int total, string sha)
+    {
+        var rows = results.Select(r => new BeatDatasetRecord(
+            r.Record, r.LeadName, r.SampleRateHz, r.Detections, r.ReferenceCounts.Sum(), r.Labels.Count,
+            Counts(r.Labels.Select(l => (int)l)), Counts(r.ReferenceCounts))).ToList();
+        var totals = new long[5];
+        foreach (var r in results)
+        {
+            foreach (var l in r.Labels)
+            {
+                totals[(int)l]++;
+            }
+        }
+
+        return new BeatDatasetManifest(
+            "hearttwin-beats",
+            new BeatDatasetSpec(
+                spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, BeatWindowSpec.Channels,
+                "first ECG lead",
+                new BeatDatasetFilter(spec.BaselineCutoffHz, spec.BaselineOrder, spec.LowPassCutoffHz, spec.LowPassOrder, null),
+                spec.FiducialDelayFrequencyHz, spec.TemplateBeats, spec.AmplitudeBeats, spec.AmplitudeFloorMv, spec.LocalRrIntervals,
+                BeatWindowSpec.RrFeatureNames),
+            database.Name,
+            BeatMatcher.DefaultWindowMs,
+            AamiMapping.Labels,
+            new Dictionary<string, BeatDatasetArray>
+            {
+                ["x"] = new("float32", [total, BeatWindowSpec.Channels, spec.WindowSamples]),
+                ["rr"] = new("float32", [total, BeatWindowSpec.RrFeatureCount]),
+                ["y"] = new("int64", [total]),
+                ["record"] = new(Npy.Unicode(RecordNameWidth), [total]),
+                ["sample"] = new("int64", [total]),
+            },
+            total,
+            Counts(totals),
+            rows,
+            sha);
+    }
+
+    private static Dictionary<string, long> Counts(IEnumerable<int> labels)
+    {
+        var counts = new long[5];
+        foreach (var l in labels)
+        {
+            counts[l]++;
+        }
+
+        return Counts(counts);
+    }
+
+    private static Dictionary<string, long> Counts(long[] counts) =>
+        AamiMapping.Labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => counts[p.i]);
+
+    private static void WriteSummary(BeatDatasetManifest m, string outPath, TextWriter o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine(string.Create(inv, $"Beat dataset v{m.Spec.Version} from {m.Database}: {m.Records.Count} records, {m.Beats} beats -> {outPath}"));
+        o.WriteLine(string.Join("  ", m.Counts.Select(kv => string.Create(inv, $"{kv.Key} {kv.Value}"))));
+        long reference = m.Records.Sum(r => r.ReferenceBeats);
+        o.WriteLine(string.Create(inv, $"matched {m.Beats} of {reference} reference beats ({(reference == 0 ? 0 : 100.0 * m.Beats / reference):F2}%); sha256 {m.DatasetSha256}"));
+    }
+
+    private sealed record RecordBeats(
+        string Record, string LeadName, double SampleRateHz, int Detections, long[] ReferenceCounts,
+        List<BeatFeatures> Features, List<AamiClass> Labels);
+}
+
+/// <summary>The sidecar FILE.json of <c>dataset beats</c>.</summary>
+internal sealed record BeatDatasetManifest(
+    [property: JsonPropertyName("format")] string Format,
+    [property: JsonPropertyName("spec")] BeatDatasetSpec Spec,
+    [property: JsonPropertyName("database")] string Database,
+    [property: JsonPropertyName("match_window_ms")] double MatchWindowMs,
+    [property: JsonPropertyName("labels")] IReadOnlyList<string> Labels,
+    [property: JsonPropertyName("arrays")] IReadOnlyDictionary<string, BeatDatasetArray> Arrays,
+    [property: JsonPropertyName("beats")] long Beats,
+    [property: JsonPropertyName("counts")] IReadOnlyDictionary<string, long> Counts,
+    [property: JsonPropertyName("records")] IReadOnlyList<BeatDatasetRecord> Records,
+    [property: JsonPropertyName("dataset_sha256")] string DatasetSha256);
+
+/// <summary>The spec's values, as the model card states them.</summary>
+internal sealed record BeatDatasetSpec(
+    [property: JsonPropertyName("version")] int Version,
+    [property: JsonPropertyName("sample_rate_hz")] double SampleRateHz,
+    [property: JsonPropertyName("window_samples")] int WindowSamples,
+    [property: JsonPropertyName("window_offset_samples")] int WindowOffsetSamples,
+    [property: JsonPropertyName("channels")] int Channels,
+    [property: JsonPropertyName("lead")] string Lead,
+    [property: JsonPropertyName("filter")] BeatDatasetFilter Filter,
+    [property: JsonPropertyName("fiducial_delay_frequency_hz")] double FiducialDelayFrequencyHz,
+    [property: JsonPropertyName("template_beats")] int TemplateBeats,
+    [property: JsonPropertyName("amplitude_beats")] int AmplitudeBeats,
+    [property: JsonPropertyName("amplitude_floor_mv")] double AmplitudeFloorMv,
+    [property: JsonPropertyName("local_rr_intervals")] int LocalRrIntervals,
+    [property: JsonPropertyName("rr_features")] IReadOnlyList<string> RrFeatures);
+
+/// <summary>The filter settings of the spec.</summary>
+internal sealed record BeatDatasetFilter(
+    [property: JsonPropertyName("baseline_hz")] double BaselineHz,
+    [property: JsonPropertyName("baseline_order")] int BaselineOrder,
+    [property: JsonPropertyName("lowpass_hz")] double LowPassHz,
+    [property: JsonPropertyName("lowpass_order")] int LowPassOrder,
+    [property: JsonPropertyName("mains_notch")] double? MainsNotch);
+
+/// <summary>One array's dtype and shape.</summary>
+internal sealed record BeatDatasetArray(
+    [property: JsonPropertyName("dtype")] string Dtype,
+    [property: JsonPropertyName("shape")] IReadOnlyList<long> Shape);
+
+/// <summary>One record's counts: detections, reference beats, matched (kept) beats per class and reference beats per class.</summary>
+internal sealed record BeatDatasetRecord(
+    [property: JsonPropertyName("record")] string Record,
+    [property: JsonPropertyName("lead")] string Lead,
+    [property: JsonPropertyName("sample_rate_hz")] double SampleRateHz,
+    [property: JsonPropertyName("detections")] int Detections,
+    [property: JsonPropertyName("reference_beats")] long ReferenceBeats,
+    [property: JsonPropertyName("beats")] int Beats,
+    [property: JsonPropertyName("counts")] IReadOnlyDictionary<string, long> Counts,
+    [property: JsonPropertyName("reference_counts")] IReadOnlyDictionary<string, long> ReferenceCounts);

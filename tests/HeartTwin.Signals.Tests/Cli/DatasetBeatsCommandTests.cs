@@ -1,0 +1,138 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using HeartTwin.Cli;
+
+namespace HeartTwin.Signals.Tests.Cli;
+
+public class DatasetBeatsCommandTests
+{
+    private static readonly string[] Labels = ["N", "S", "V", "F", "Q"];
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        var code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Two_records_export_matched_beats_with_reference_labels_reproducibly()
+    {
+        using var dir = TestData.NewTempDir();
+        var out1 = Path.Combine(dir.Path, "a.npz");
+        var out2 = Path.Combine(dir.Path, "b.npz");
+
+        var (code, stdout, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", out1, "--records", "119,208");
+        code.ShouldBe(0, stderr);
+        stdout.ShouldContain("N ");
+        stdout.ShouldContain("V ");
+        (code, _, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", out2, "--records", "119,208");
+        code.ShouldBe(0, stderr);
+
+        File.ReadAllBytes(out2).ShouldBe(File.ReadAllBytes(out1));
+        File.ReadAllText(Path.Combine(dir.Path, "b.json")).ShouldBe(File.ReadAllText(Path.Combine(dir.Path, "a.json")));
+        Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal).ShouldBe(["a.json", "a.npz", "b.json", "b.npz"]);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "a.json")));
+        var root = doc.RootElement;
+        root.GetProperty("dataset_sha256").GetString().ShouldBe(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(out1))));
+        root.GetProperty("spec").GetProperty("version").GetInt32().ShouldBe(1);
+        root.GetProperty("spec").GetProperty("sample_rate_hz").GetDouble().ShouldBe(180);
+        root.GetProperty("spec").GetProperty("window_offset_samples").GetInt32().ShouldBe(-54);
+        root.GetProperty("spec").GetProperty("filter").GetProperty("mains_notch").ValueKind.ShouldBe(JsonValueKind.Null);
+        var records = root.GetProperty("records").EnumerateArray().ToList();
+        records.Select(r => r.GetProperty("record").GetString()).ShouldBe(["119", "208"]);
+        records[0].GetProperty("lead").GetString().ShouldBe("MLII");
+
+        long n = root.GetProperty("beats").GetInt64();
+        long reference = records.Sum(r => r.GetProperty("reference_beats").GetInt64());
+        reference.ShouldBe(1987 + 2955); // 119 and 208 beats in the reference annotations
+        n.ShouldBeGreaterThanOrEqualTo((long)Math.Ceiling(0.99 * reference));
+        n.ShouldBeLessThanOrEqualTo(reference);
+        foreach (var r in records)
+        {
+            foreach (var label in Labels)
+            {
+                long kept = r.GetProperty("counts").GetProperty(label).GetInt64();
+                long want = r.GetProperty("reference_counts").GetProperty(label).GetInt64();
+                kept.ShouldBeLessThanOrEqualTo(want);
+                kept.ShouldBeGreaterThanOrEqualTo((long)Math.Floor(0.98 * want) - 2, $"{r.GetProperty("record").GetString()} {label}");
+            }
+        }
+
+        root.GetProperty("counts").GetProperty("V").GetInt64().ShouldBeGreaterThan(1400); // 119: 444 V, 208: 992 V
+        root.GetProperty("counts").GetProperty("F").GetInt64().ShouldBeGreaterThan(350); // 208: 373 F
+
+        using var zip = ZipFile.OpenRead(out1);
+        zip.Entries.Select(e => e.FullName).ShouldBe(["x.npy", "rr.npy", "y.npy", "record.npy", "sample.npy"]);
+        Header(zip, "x").ShouldStartWith($"{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 2, 128), }}");
+        Header(zip, "rr").ShouldStartWith($"{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 6), }}");
+        Header(zip, "y").ShouldStartWith($"{{'descr': '<i8', 'fortran_order': False, 'shape': ({n},), }}");
+        Header(zip, "record").ShouldStartWith($"{{'descr': '<U16', 'fortran_order': False, 'shape': ({n},), }}");
+        Header(zip, "sample").ShouldStartWith($"{{'descr': '<i8', 'fortran_order': False, 'shape': ({n},), }}");
+
+        var y = Data(zip, "y");
+        y.Length.ShouldBe((int)n * 8);
+        var classCounts = new long[5];
+        for (int i = 0; i < n; i++)
+        {
+            classCounts[BinaryPrimitives.ReadInt64LittleEndian(y.AsSpan(i * 8))]++;
+        }
+
+        classCounts.ShouldBe(Labels.Select(l => root.GetProperty("counts").GetProperty(l).GetInt64()).ToArray());
+        var sample = Data(zip, "sample");
+        BinaryPrimitives.ReadInt64LittleEndian(sample).ShouldBeInRange(0, 360 * 2);
+    }
+
+    [Fact]
+    public void Bad_input_gives_one_line_on_stderr_and_exit_code_2()
+    {
+        using var dir = TestData.NewTempDir();
+        var good = Path.Combine(dir.Path, "x.npz");
+
+        var (code, _, stderr) = Run("dataset", "beats", "--db", "/nonexistent/db", "--out", good);
+        code.ShouldBe(2);
+        stderr.ShouldContain("not found");
+        stderr.Trim().Split('\n').Length.ShouldBe(1);
+
+        (code, _, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", good, "--records", "119,999");
+        code.ShouldBe(2);
+        stderr.ShouldContain("record '999' not found");
+
+        (code, _, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", "/nonexistent/dir/x.npz", "--records", "119");
+        code.ShouldBe(2);
+        stderr.ShouldContain("/nonexistent/dir");
+        stderr.Trim().Split('\n').Length.ShouldBe(1);
+
+        (code, _, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", dir.Path, "--records", "119");
+        code.ShouldBe(2);
+        stderr.Trim().Split('\n').Length.ShouldBe(1);
+
+        File.Exists(good).ShouldBeFalse();
+        Directory.GetFiles(dir.Path).ShouldBeEmpty();
+    }
+
+    private static string Header(ZipArchive zip, string name)
+    {
+        using var s = zip.GetEntry(name + ".npy")!.Open();
+        var prefix = new byte[10];
+        s.ReadExactly(prefix);
+        var text = new byte[BinaryPrimitives.ReadUInt16LittleEndian(prefix.AsSpan(8))];
+        s.ReadExactly(text);
+        return Encoding.Latin1.GetString(text);
+    }
+
+    private static byte[] Data(ZipArchive zip, string name)
+    {
+        using var s = zip.GetEntry(name + ".npy")!.Open();
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        var bytes = ms.ToArray();
+        int headerLength = 10 + BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+        return bytes[headerLength..];
+    }
+}
