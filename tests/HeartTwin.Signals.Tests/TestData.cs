@@ -25,6 +25,26 @@ public static class TestData
     /// <summary>A fresh temporary folder, removed by the caller's <c>using</c>.</summary>
     internal static TempDir NewTempDir() => new();
 
+    /// <summary>The repository's root folder (the one holding HeartTwin.slnx).</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "HeartTwin.slnx")))
+                {
+                    return dir.FullName;
+                }
+            }
+
+            throw new InvalidOperationException("HeartTwin.slnx not found above the test binaries.");
+        }
+    }
+
+    /// <summary>The serving tests' tiny ONNX fixture (random weights: it exercises the pipeline, not accuracy).</summary>
+    public static string FixtureModel => Path.Combine(RepoRoot, "tests", "HeartTwin.Inference.Tests", "Fixtures", "tiny-beat.onnx");
+
     private static string Locate()
     {
         var env = Environment.GetEnvironmentVariable("HEARTTWIN_MITDB");

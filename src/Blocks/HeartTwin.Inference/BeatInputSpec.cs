@@ -1,3 +1,5 @@
+using HeartTwin.Signals.Beats;
+
 namespace HeartTwin.Inference;
 
 /// <summary>
@@ -12,10 +14,17 @@ namespace HeartTwin.Inference;
 public sealed record BeatInputSpec(int SpecVersion, double SampleRateHz, int WindowSamples, int WindowOffsetSamples, int Channels)
 {
     /// <summary>The contract's spec version 1: 180 Hz, 128 samples from 54 before the fiducial, 2 channels, 6 RR features.</summary>
-    public static BeatInputSpec Version1 { get; } = new(1, 180.0, 128, -54, 2)
+    public static BeatInputSpec Version1 { get; } = From(BeatWindowSpec.Version1);
+
+    /// <summary>The input that the beat extractor produces under <paramref name="spec"/>.</summary>
+    public static BeatInputSpec From(BeatWindowSpec spec)
     {
-        RrFeatures = ["pre_rr_s", "post_rr_s", "local_rr_s", "pre_ratio", "post_ratio", "post_pre_ratio"],
-    };
+        ArgumentNullException.ThrowIfNull(spec);
+        return new(spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, BeatWindowSpec.Channels)
+        {
+            RrFeatures = BeatWindowSpec.RrFeatureNames,
+        };
+    }
 
     /// <summary>The RR features' names in order, or null to leave them unchecked.</summary>
     public IReadOnlyList<string>? RrFeatures { get; init; }

@@ -14,10 +14,12 @@ internal static class CliApp
         root.Subcommands.Add(InfoCommand.Create(stdout, stderr));
         var eval = new Command("eval", "Evaluate detectors and models on a WFDB database with the ANSI/AAMI EC57 metrics.");
         eval.Subcommands.Add(EvalQrsCommand.Create(stdout, stderr));
+        eval.Subcommands.Add(EvalBeatsCommand.Create(stdout, stderr));
         root.Subcommands.Add(eval);
         var dataset = new Command("dataset", "Export training datasets from a WFDB database.");
         dataset.Subcommands.Add(DatasetBeatsCommand.Create(stdout, stderr));
         root.Subcommands.Add(dataset);
+        root.Subcommands.Add(ClassifyCommand.Create(stdout, stderr));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return root.Parse(args).Invoke(config);
     }

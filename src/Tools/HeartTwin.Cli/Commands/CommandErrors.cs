@@ -1,3 +1,4 @@
+using HeartTwin.Inference;
 using HeartTwin.Signals;
 
 namespace HeartTwin.Cli.Commands;
@@ -8,7 +9,8 @@ internal static class CommandErrors
     public const int BadInput = 2;
 
     private static bool IsExpected(Exception e) =>
-        e is SignalFormatException or UsageException or IOException or UnauthorizedAccessException;
+        e is SignalFormatException or UsageException or IOException or UnauthorizedAccessException
+            or ModelLoadException or ModelNotFoundException or ModelSpecMismatchException;
 
     public static int Guard(TextWriter stderr, Func<int> action)
     {
@@ -26,22 +28,7 @@ internal static class CommandErrors
 
             return BadInput;
         }
-        catch (SignalFormatException e)
-        {
-            stderr.WriteLine($"hearttwin: {e.Message}");
-            return BadInput;
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine($"hearttwin: {e.Message}");
-            return BadInput;
-        }
-        catch (IOException e)
-        {
-            stderr.WriteLine($"hearttwin: {e.Message}");
-            return BadInput;
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (IsExpected(e))
         {
             stderr.WriteLine($"hearttwin: {e.Message}");
             return BadInput;

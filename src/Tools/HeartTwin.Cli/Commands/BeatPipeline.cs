@@ -1,0 +1,117 @@
+using HeartTwin.Inference;
+using HeartTwin.Signals.Beats;
+using HeartTwin.Signals.Detection;
+using HeartTwin.Signals.Evaluation;
+using HeartTwin.Signals.Wfdb;
+
+namespace HeartTwin.Cli.Commands;
+
+/// <summary>A record's detected beats with the class a model gave each, and the probabilities behind it.</summary>
+internal sealed record ClassifiedRecord(string Record, double SampleRateHz, long Length, long[] Beats, AamiClass[] Classes, float[] Probabilities, int ClassCount);
+
+/// <summary>
+/// What the twin does to a recording, offline: detect beats on every ECG lead, cut their windows from the first lead
+/// (the same extractor that made the training set), and classify them in batches.
+/// </summary>
+internal static class BeatPipeline
+{
+    /// <summary>The models folder: <c>models</c> in the working folder, else the nearest one above the program.</summary>
+    public static string DefaultModelsDirectory()
+    {
+        if (Directory.Exists("models"))
+        {
+            return Path.GetFullPath("models");
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "models");
+            if (Directory.Exists(candidate) && Directory.EnumerateFiles(candidate, "*.json").Any())
+            {
+                return candidate;
+            }
+        }
+
+        throw new UsageException("no models folder found; pass --model models/<name>.onnx.");
+    }
+
+    /// <summary>Loads the model named by <paramref name="modelPath"/> (its .onnx or its card), or the default model of the models folder.</summary>
+    public static BeatClassifier LoadModel(string? modelPath)
+    {
+        BeatClassifier model;
+        if (modelPath is null)
+        {
+            using var registry = new ModelRegistry();
+            var dir = DefaultModelsDirectory();
+            var loaded = registry.LoadDirectory(dir);
+            if (loaded.Count == 0)
+            {
+                throw new UsageException($"no beat model in {dir}; pass --model models/<name>.onnx.");
+            }
+
+            // The registry owns what it loaded; load the default again so that the caller owns its copy.
+            model = BeatClassifier.Load(registry.Default.CardPath);
+        }
+        else
+        {
+            var card = Path.ChangeExtension(modelPath, ".json");
+            model = BeatClassifier.Load(card);
+        }
+
+        model.EnsureCompatible(BeatInputSpec.From(BeatWindowSpec.Version1));
+        return model;
+    }
+
+    public static ClassifiedRecord Run(WfdbDatabase database, string name, BeatClassifier model)
+    {
+        var record = database.ReadRecord(name);
+        var leads = EcgLeads.ReadMillivolts(record);
+        var fs = record.SamplingFrequencyHz;
+        var beats = QrsDetector.Detect(leads, fs);
+        var features = BeatFeatureExtractor.ExtractAll(leads[0], fs, beats, BeatWindowSpec.Version1);
+        var n = features.Count;
+        var beatLength = model.BeatLength;
+        var rrLength = model.RrFeatureCount;
+        var classes = model.ClassCount;
+        var x = new float[n * beatLength];
+        var rr = new float[n * rrLength];
+        var p = new float[n * classes];
+        var samples = new long[n];
+        for (var i = 0; i < n; i++)
+        {
+            features[i].Window.CopyTo(x.AsSpan(i * beatLength, beatLength));
+            features[i].Rr.CopyTo(rr.AsSpan(i * rrLength, rrLength));
+            samples[i] = features[i].SampleIndex;
+        }
+
+        for (var start = 0; start < n; start += model.MaxBatch)
+        {
+            var b = Math.Min(model.MaxBatch, n - start);
+            model.Classify(x.AsSpan(start * beatLength, b * beatLength), rr.AsSpan(start * rrLength, b * rrLength), b, p.AsSpan(start * classes, b * classes));
+        }
+
+        var labels = model.Labels.Select(ParseLabel).ToArray();
+        var predicted = new AamiClass[n];
+        for (var i = 0; i < n; i++)
+        {
+            var row = p.AsSpan(i * classes, classes);
+            var best = 0;
+            for (var k = 1; k < classes; k++)
+            {
+                if (row[k] > row[best])
+                {
+                    best = k;
+                }
+            }
+
+            predicted[i] = labels[best];
+        }
+
+        return new ClassifiedRecord(name, fs, record.Length, samples, predicted, p, classes);
+    }
+
+    private static AamiClass ParseLabel(string label) =>
+        Enum.TryParse<AamiClass>(label, ignoreCase: false, out var c) && Enum.IsDefined(c)
+            ? c
+            : throw new UsageException($"the model's label '{label}' is not an AAMI class (N, S, V, F, Q).");
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using HeartTwin.Cli;
+using HeartTwin.Signals.Evaluation;
+using HeartTwin.Signals.Wfdb;
+
+namespace HeartTwin.Signals.Tests.Cli;
+
+public class BeatCommandsTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        var code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Eval_beats_json_has_the_documented_shape_and_adds_up()
+    {
+        var (code, stdout, stderr) = Run("eval", "beats", "--db", TestData.MitDb, "--records", "119,104", "--model", TestData.FixtureModel, "--format", "json");
+        code.ShouldBe(0, stderr);
+        stdout.Trim().Split('\n').Length.ShouldBe(1);
+        using var doc = JsonDocument.Parse(stdout);
+        var root = doc.RootElement;
+        root.EnumerateObject().Select(p => p.Name).ShouldBe(["model", "records", "classes", "accuracy", "confusion"]);
+        root.GetProperty("model").GetString().ShouldBe("tiny-beat");
+        root.GetProperty("classes").EnumerateObject().Select(p => p.Name).ShouldBe(["N", "S", "V", "F", "Q"]);
+        foreach (var c in root.GetProperty("classes").EnumerateObject())
+        {
+            c.Value.EnumerateObject().Select(p => p.Name).ShouldBe(["tp", "fn", "fp", "se", "ppv"]);
+        }
+
+        var confusion = root.GetProperty("confusion");
+        confusion.GetProperty("labels").EnumerateArray().Select(l => l.GetString()).ShouldBe(["N", "S", "V", "F", "Q"]);
+        var matrix = confusion.GetProperty("matrix").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt64()).ToArray()).ToArray();
+        matrix.Length.ShouldBe(5);
+
+        // 104 is paced: left out. 119's reference beats are all matched or missed, and each class's TP+FN is its reference count.
+        var records = root.GetProperty("records").EnumerateArray().ToList();
+        records[1].GetProperty("excluded").GetString().ShouldBe("paced");
+        var r119 = records[0];
+        r119.GetProperty("reference_beats").GetInt64().ShouldBe(1987);
+        (r119.GetProperty("matched").GetInt64() + r119.GetProperty("missed").GetInt64()).ShouldBe(1987);
+        matrix.Sum(r => r.Sum()).ShouldBe(r119.GetProperty("matched").GetInt64());
+        var reference = AnnotationFile.Read(TestData.MitDb, "119", "atr");
+        var v = root.GetProperty("classes").GetProperty("V");
+        (v.GetProperty("tp").GetInt64() + v.GetProperty("fn").GetInt64()).ShouldBe(reference.Count(a => AamiMapping.FromCode(a.Code) == AamiClass.V));
+    }
+
+    [Fact]
+    public void Classify_writes_annotations_that_read_back_as_AAMI_beats()
+    {
+        using var dir = TestData.NewTempDir();
+        var (code, stdout, stderr) = Run("classify", "--db", TestData.MitDb, "--record", "119", "--out", dir.Path, "--model", TestData.FixtureModel);
+        code.ShouldBe(0, stderr);
+        stdout.ShouldContain("tiny-beat@0.1.0");
+        var written = AnnotationFile.Read(dir.Path, "119", "cls");
+        var beats = written.Where(a => a.IsBeat).ToList();
+        beats.Count.ShouldBeInRange(1980, 2000);
+        beats.ShouldAllBe(a => AamiMapping.FromCode(a.Code) != null);
+        written[0].Aux!.ShouldContain("tiny-beat@0.1.0");
+    }
+
+    [Fact]
+    public void A_missing_model_is_a_clear_error()
+    {
+        var (code, _, stderr) = Run("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", "/nonexistent/m.onnx");
+        code.ShouldBe(2);
+        stderr.ShouldContain("model card");
+    }
+
+    [Fact]
+    public void A_corrupt_model_is_a_clear_error()
+    {
+        using var dir = TestData.NewTempDir();
+        File.Copy(Path.ChangeExtension(TestData.FixtureModel, ".json"), Path.Combine(dir.Path, "tiny-beat.json"));
+        File.WriteAllBytes(Path.Combine(dir.Path, "tiny-beat.onnx"), [1, 2, 3, 4, 5]);
+        var (code, _, stderr) = Run("classify", "--db", TestData.MitDb, "--record", "119", "--out", dir.Path, "--model", Path.Combine(dir.Path, "tiny-beat.onnx"));
+        code.ShouldBe(2);
+        stderr.ShouldStartWith("hearttwin: ");
+    }
+
+    [Fact]
+    public void An_unknown_record_is_a_clear_error()
+    {
+        using var dir = TestData.NewTempDir();
+        var (code, _, stderr) = Run("classify", "--db", TestData.MitDb, "--record", "999", "--out", dir.Path, "--model", TestData.FixtureModel);
+        code.ShouldBe(2);
+        stderr.ShouldStartWith("hearttwin: ");
+    }
+}
