@@ -14,6 +14,7 @@ internal static class CliApp
         root.Subcommands.Add(InfoCommand.Create(stdout, stderr));
         var eval = new Command("eval", "Evaluate detectors and models on a WFDB database with the ANSI/AAMI EC57 metrics.");
         eval.Subcommands.Add(EvalQrsCommand.Create(stdout, stderr));
+        eval.Subcommands.Add(EvalAfCommand.Create(stdout, stderr));
         root.Subcommands.Add(eval);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return root.Parse(args).Invoke(config);
