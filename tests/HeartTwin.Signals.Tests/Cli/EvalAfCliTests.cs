@@ -71,6 +71,26 @@ public class EvalAfCliTests
     }
 
     [Fact]
+    public void Eval_af_skips_listed_records_without_signal_files_and_says_so()
+    {
+        // As records 00735 and 03665 of the MIT-BIH AF Database: header and annotations, no signal file.
+        using var dir = TestData.NewTempDir();
+        dir.CopyRecord("201", ".hea", ".dat", ".atr");
+        dir.CopyRecord("203", ".hea", ".atr");
+        File.WriteAllLines(Path.Combine(dir.Path, "RECORDS"), ["201", "203"]);
+        var (code, stdout, stderr) = Run("eval", "af", "--db", dir.Path, "--format", "json");
+        code.ShouldBe(0, stderr);
+        stderr.Trim().ShouldBe("hearttwin: skipping record 203: signal file 203.dat not found.");
+        using var doc = JsonDocument.Parse(stdout);
+        doc.RootElement.GetProperty("records").EnumerateArray().Select(r => r.GetProperty("record").GetString()).ShouldBe(["201"]);
+
+        // Named explicitly, the same record is an error.
+        (code, _, stderr) = Run("eval", "af", "--db", dir.Path, "--records", "203");
+        code.ShouldBe(2);
+        stderr.ShouldContain("203.dat");
+    }
+
+    [Fact]
     public void Eval_af_with_a_garbage_annotation_file_exits_2()
     {
         using var dir = TestData.NewTempDir();

@@ -64,6 +64,20 @@ public class AfEvaluationTests
     }
 
     [Fact]
+    public void A_rhythm_only_reference_scores_the_detected_beats_against_the_rhythm_at_their_time()
+    {
+        // As in the MIT-BIH AF Database: rhythm changes only. N until 350, AFIB 350..850, AFL 850..1050, N after.
+        var rhythmOnly = Reference.Where(a => a.RhythmName is not null).ToList();
+        long[] detections = [100, 340, 360, 700, 849, 900, 1200];
+        bool[] flags = [false, true, true, false, true, true, false];
+        var r = AfEvaluation.Score("rhythm-only", rhythmOnly, detections, flags, Fs);
+
+        // 100 N TN, 340 N FP, 360 AF TP, 700 AF FN, 849 AF TP, 900 AFL FP, 1200 N TN.
+        r.Counts.ShouldBe(new AfCounts(2, 1, 2, 2));
+        r.ReferenceBeats.ShouldBe(0);
+    }
+
+    [Fact]
     public void Flags_must_match_the_detections_one_to_one()
     {
         Should.Throw<ArgumentException>(() => AfEvaluation.Score("x", Reference, [100, 200], [true], Fs));

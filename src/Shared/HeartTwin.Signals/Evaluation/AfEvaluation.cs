@@ -34,9 +34,9 @@ public readonly record struct AfCounts(long TruePositives, long FalseNegatives, 
 
 /// <summary>The per-beat AF result of one record.</summary>
 /// <param name="Record">The record's name.</param>
-/// <param name="ReferenceBeats">Reference beats scored.</param>
+/// <param name="ReferenceBeats">Reference beats scored (0 for a rhythm-only reference, where the detected beats are scored).</param>
 /// <param name="MatchedBeats">Reference beats that a detected beat matched within the window.</param>
-/// <param name="Counts">TP, FN, FP and TN over the reference beats.</param>
+/// <param name="Counts">TP, FN, FP and TN over the reference beats (or the detected beats, for a rhythm-only reference).</param>
 public sealed record RecordAfResult(string Record, long ReferenceBeats, long MatchedBeats, AfCounts Counts);
 
 /// <summary>
@@ -52,6 +52,8 @@ public sealed record RecordAfResult(string Record, long ReferenceBeats, long Mat
 /// A matched reference beat takes its detection's flag. A reference beat the detector missed takes the detector's state at
 /// that moment: the flag of the latest detected beat before it (not AF before the first). Detections that match no
 /// reference beat are not scored: the statistics are over the reference beats, so every record weighs by its beats.</para>
+/// <para><b>Rhythm-only references.</b> Some databases (the MIT-BIH AF Database) annotate rhythm but no beats in their
+/// reference file. Then the detected beats themselves are scored, each against the reference rhythm at its time.</para>
 /// </remarks>
 public static class AfEvaluation
 {
@@ -106,6 +108,11 @@ public static class AfEvaluation
         }
 
         var (refSamples, refAf) = ReferenceRhythm(reference);
+        if (refSamples.Length == 0)
+        {
+            return ScoreOnDetections(record, reference, detections, detectedIsAf);
+        }
+
         var window = (long)Math.Round(windowMs * sampleRateHz / 1000.0);
         var matches = BeatMatcher.Match(refSamples, detections, window);
         long tp = 0, fn = 0, fp = 0, tn = 0, matched = 0;
@@ -137,6 +144,32 @@ public static class AfEvaluation
         }
 
         return new RecordAfResult(record, refSamples.Length, matched, new AfCounts(tp, fn, fp, tn));
+    }
+
+    // Rhythm-only reference: each detected beat against the rhythm in force at its time.
+    private static RecordAfResult ScoreOnDetections(string record, IReadOnlyList<Annotation> reference, ReadOnlySpan<long> detections, ReadOnlySpan<bool> flags)
+    {
+        var changes = reference.Where(a => a.RhythmName is not null).Select(a => (a.Sample, IsAf: a.RhythmName == AfRhythm)).ToList();
+        long tp = 0, fn = 0, fp = 0, tn = 0;
+        var next = 0;
+        var inAf = false;
+        for (var i = 0; i < detections.Length; i++)
+        {
+            while (next < changes.Count && changes[next].Sample <= detections[i])
+            {
+                inAf = changes[next++].IsAf;
+            }
+
+            switch (inAf, flags[i])
+            {
+                case (true, true): tp++; break;
+                case (true, false): fn++; break;
+                case (false, true): fp++; break;
+                default: tn++; break;
+            }
+        }
+
+        return new RecordAfResult(record, 0, 0, new AfCounts(tp, fn, fp, tn));
     }
 
     // The flag of the latest detected beat at or before the sample; false before the first.

@@ -28,7 +28,7 @@ internal static class EvalAfCommand
         var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), useReferenceBeats: parse.GetValue(beats) == "reference");
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference");
             if (parse.GetValue(format) == "json")
             {
                 stdout.WriteLine(JsonSerializer.Serialize(report, Json));
@@ -43,10 +43,35 @@ internal static class EvalAfCommand
         return command;
     }
 
-    public static AfReport Evaluate(string dbDir, string? recordList, AfDetectorOptions? options = null, bool useReferenceBeats = false)
+    /// <summary>Runs the evaluation.</summary>
+    /// <param name="dbDir">The database folder.</param>
+    /// <param name="recordList">Comma-separated records, or null for every record in RECORDS.</param>
+    /// <param name="notes">Where to say which listed records are skipped (those without signal files, as two records of the
+    /// MIT-BIH AF Database are); null to skip silently. Records named explicitly are never skipped.</param>
+    /// <param name="options">AF detector settings; null for the defaults.</param>
+    /// <param name="useReferenceBeats">Analyse the annotated beats instead of the QRS detector's.</param>
+    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false)
     {
         var database = WfdbDatabase.Open(dbDir);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
+        if (string.IsNullOrWhiteSpace(recordList) && !useReferenceBeats)
+        {
+            names = names.Where(n =>
+            {
+                var missing = MissingSignals(database, n);
+                if (missing is not null)
+                {
+                    notes?.WriteLine($"hearttwin: skipping record {n}: {missing}.");
+                }
+
+                return missing is null;
+            }).ToList();
+            if (names.Count == 0)
+            {
+                throw new UsageException($"no record in {database.Directory} has its signal files.");
+            }
+        }
+
         var results = new RecordAfResult[names.Count];
         Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
@@ -88,6 +113,25 @@ internal static class EvalAfCommand
             Round(gross.SpecificityPercent),
             Round(gross.PositivePredictivityPercent),
             gross);
+    }
+
+    // Why a record's signals cannot be read (header without signals, or a missing signal file), or null.
+    private static string? MissingSignals(WfdbDatabase database, string name)
+    {
+        var headerPath = Path.Combine(database.Directory, name + ".hea");
+        if (!File.Exists(headerPath))
+        {
+            return null; // reading the record reports the missing header as bad input
+        }
+
+        var header = WfdbHeader.Read(headerPath);
+        if (header.Signals.Count == 0)
+        {
+            return "its header declares no signal";
+        }
+
+        var file = header.Signals.Select(s => s.FileName).FirstOrDefault(f => !File.Exists(Path.Combine(database.Directory, f)));
+        return file is null ? null : $"signal file {file} not found";
     }
 
     // JSON has no NaN: an undefined figure (no AF beat, no AF flag) is null.
