@@ -15,6 +15,7 @@ internal static class CliApp
         var eval = new Command("eval", "Evaluate detectors and models on a WFDB database with the ANSI/AAMI EC57 metrics.");
         eval.Subcommands.Add(EvalQrsCommand.Create(stdout, stderr));
         eval.Subcommands.Add(EvalBeatsCommand.Create(stdout, stderr));
+        eval.Subcommands.Add(EvalAfCommand.Create(stdout, stderr));
         root.Subcommands.Add(eval);
         var dataset = new Command("dataset", "Export training datasets from a WFDB database.");
         dataset.Subcommands.Add(DatasetBeatsCommand.Create(stdout, stderr));

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using HeartTwin.Cli;
+
+namespace HeartTwin.Signals.Tests.Cli;
+
+public class EvalAfCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        var code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Eval_af_json_prints_exactly_one_object_of_the_documented_shape()
+    {
+        var (code, stdout, stderr) = Run("eval", "af", "--db", TestData.MitDb, "--records", "201,101", "--format", "json");
+        code.ShouldBe(0, stderr);
+        stdout.Trim().Split('\n').Length.ShouldBe(1);
+        using var doc = JsonDocument.Parse(stdout);
+        var root = doc.RootElement;
+        root.EnumerateObject().Select(p => p.Name).ShouldBe(["database", "records", "se", "sp", "ppv"]);
+        root.GetProperty("database").GetString().ShouldBe("mitdb");
+        var records = root.GetProperty("records").EnumerateArray().ToList();
+        records.Select(r => r.GetProperty("record").GetString()).ShouldBe(["201", "101"]);
+
+        var r201 = records[0];
+        r201.EnumerateObject().Select(p => p.Name).ShouldBe(["record", "af_beats", "tp", "fn", "fp", "tn", "se", "sp", "ppv"]);
+        r201.GetProperty("af_beats").GetInt64().ShouldBe(911);
+        (r201.GetProperty("tp").GetInt64() + r201.GetProperty("fn").GetInt64()).ShouldBe(911);
+        (r201.GetProperty("fp").GetInt64() + r201.GetProperty("tn").GetInt64()).ShouldBe(1963 - 911);
+        r201.GetProperty("se").GetDouble().ShouldBeInRange(95.0, 100.0);
+
+        // 101 has no AF: sensitivity and (with no AF flag) PPV are undefined, written as null, never NaN.
+        var r101 = records[1];
+        r101.GetProperty("af_beats").GetInt64().ShouldBe(0);
+        r101.GetProperty("se").ValueKind.ShouldBe(JsonValueKind.Null);
+        r101.GetProperty("sp").GetDouble().ShouldBe(100.0);
+
+        // Top-level figures are the gross per-beat ones: here they are 201's sensitivity and the pooled specificity.
+        root.GetProperty("se").GetDouble().ShouldBe(r201.GetProperty("se").GetDouble());
+        var fp = records.Sum(r => r.GetProperty("fp").GetInt64());
+        var tn = records.Sum(r => r.GetProperty("tn").GetInt64());
+        root.GetProperty("sp").GetDouble().ShouldBe(Math.Round(100.0 * tn / (fp + tn), 3));
+        root.GetProperty("ppv").GetDouble().ShouldBeInRange(0.0, 100.0);
+    }
+
+    [Fact]
+    public void Eval_af_table_ends_with_the_gross_row_and_can_score_reference_beats()
+    {
+        var (code, stdout, stderr) = Run("eval", "af", "--db", TestData.MitDb, "--records", "203", "--beats", "reference");
+        code.ShouldBe(0, stderr);
+        stdout.ShouldContain("Per-beat AF detection on mitdb");
+        stdout.Trim().Split('\n')[^1].ShouldStartWith("Gross");
+    }
+
+    [Fact]
+    public void Eval_af_bad_input_gives_one_line_on_stderr_and_exit_2()
+    {
+        var (code, stdout, stderr) = Run("eval", "af", "--db", "/nonexistent/db", "--format", "json");
+        code.ShouldBe(2);
+        stdout.ShouldBeEmpty();
+        stderr.ShouldContain("not found");
+
+        (code, stdout, stderr) = Run("eval", "af", "--db", TestData.MitDb, "--records", "201,999");
+        code.ShouldBe(2);
+        stdout.ShouldBeEmpty();
+        stderr.Trim().ShouldBe($"hearttwin: record '999' not found in {TestData.MitDb} (no 999.hea).");
+    }
+
+    [Fact]
+    public void Eval_af_skips_listed_records_without_signal_files_and_says_so()
+    {
+        // As records 00735 and 03665 of the MIT-BIH AF Database: header and annotations, no signal file.
+        using var dir = TestData.NewTempDir();
+        dir.CopyRecord("201", ".hea", ".dat", ".atr");
+        dir.CopyRecord("203", ".hea", ".atr");
+        File.WriteAllLines(Path.Combine(dir.Path, "RECORDS"), ["201", "203"]);
+        var (code, stdout, stderr) = Run("eval", "af", "--db", dir.Path, "--format", "json");
+        code.ShouldBe(0, stderr);
+        stderr.Trim().ShouldBe("hearttwin: skipping record 203: signal file 203.dat not found.");
+        using var doc = JsonDocument.Parse(stdout);
+        doc.RootElement.GetProperty("records").EnumerateArray().Select(r => r.GetProperty("record").GetString()).ShouldBe(["201"]);
+
+        // Named explicitly, the same record is an error.
+        (code, _, stderr) = Run("eval", "af", "--db", dir.Path, "--records", "203");
+        code.ShouldBe(2);
+        stderr.ShouldContain("203.dat");
+    }
+
+    [Fact]
+    public void Eval_af_with_a_garbage_annotation_file_exits_2()
+    {
+        using var dir = TestData.NewTempDir();
+        dir.CopyRecord("101", ".hea", ".dat");
+        File.WriteAllText(Path.Combine(dir.Path, "101.atr"), "not annotations\n");
+        File.WriteAllLines(Path.Combine(dir.Path, "RECORDS"), ["101"]);
+        var (code, _, stderr) = Run("eval", "af", "--db", dir.Path);
+        code.ShouldBe(2);
+        stderr.ShouldContain("101.atr");
+    }
+}
