@@ -1,5 +1,4 @@
 using System.Text.Json;
-using HeartTwin.Cli;
 using HeartTwin.Signals.Evaluation;
 using HeartTwin.Signals.Wfdb;
 
@@ -7,18 +6,10 @@ namespace HeartTwin.Signals.Tests.Cli;
 
 public class BeatCommandsTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        var code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public void Eval_beats_json_has_the_documented_shape_and_adds_up()
     {
-        var (code, stdout, stderr) = Run("eval", "beats", "--db", TestData.MitDb, "--records", "119,104", "--model", TestData.FixtureModel, "--format", "json");
+        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "119,104", "--model", TestData.FixtureModel, "--format", "json");
         code.ShouldBe(0, stderr);
         stdout.Trim().Split('\n').Length.ShouldBe(1);
         using var doc = JsonDocument.Parse(stdout);
@@ -52,7 +43,7 @@ public class BeatCommandsTests
     public void Classify_writes_annotations_that_read_back_as_AAMI_beats()
     {
         using var dir = TestData.NewTempDir();
-        var (code, stdout, stderr) = Run("classify", "--db", TestData.MitDb, "--record", "119", "--out", dir.Path, "--model", TestData.FixtureModel);
+        var (code, stdout, stderr) = CliRunner.Run("classify", "--db", TestData.MitDb, "--record", "119", "--out", dir.Path, "--model", TestData.FixtureModel);
         code.ShouldBe(0, stderr);
         stdout.ShouldContain("tiny-beat@0.1.0");
         var written = AnnotationFile.Read(dir.Path, "119", "cls");
@@ -65,7 +56,7 @@ public class BeatCommandsTests
     [Fact]
     public void A_missing_model_is_a_clear_error()
     {
-        var (code, _, stderr) = Run("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", "/nonexistent/m.onnx");
+        var (code, _, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", "/nonexistent/m.onnx");
         code.ShouldBe(2);
         stderr.ShouldContain("model card");
     }
@@ -76,7 +67,7 @@ public class BeatCommandsTests
         using var dir = TestData.NewTempDir();
         File.Copy(Path.ChangeExtension(TestData.FixtureModel, ".json"), Path.Combine(dir.Path, "tiny-beat.json"));
         File.WriteAllBytes(Path.Combine(dir.Path, "tiny-beat.onnx"), [1, 2, 3, 4, 5]);
-        var (code, _, stderr) = Run("classify", "--db", TestData.MitDb, "--record", "119", "--out", dir.Path, "--model", Path.Combine(dir.Path, "tiny-beat.onnx"));
+        var (code, _, stderr) = CliRunner.Run("classify", "--db", TestData.MitDb, "--record", "119", "--out", dir.Path, "--model", Path.Combine(dir.Path, "tiny-beat.onnx"));
         code.ShouldBe(2);
         stderr.ShouldStartWith("hearttwin: ");
     }
@@ -85,7 +76,7 @@ public class BeatCommandsTests
     public void An_unknown_record_is_a_clear_error()
     {
         using var dir = TestData.NewTempDir();
-        var (code, _, stderr) = Run("classify", "--db", TestData.MitDb, "--record", "999", "--out", dir.Path, "--model", TestData.FixtureModel);
+        var (code, _, stderr) = CliRunner.Run("classify", "--db", TestData.MitDb, "--record", "999", "--out", dir.Path, "--model", TestData.FixtureModel);
         code.ShouldBe(2);
         stderr.ShouldStartWith("hearttwin: ");
     }

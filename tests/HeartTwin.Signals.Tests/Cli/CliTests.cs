@@ -1,22 +1,13 @@
 using System.Text.Json;
-using HeartTwin.Cli;
 
 namespace HeartTwin.Signals.Tests.Cli;
 
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        var code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public void Eval_qrs_json_prints_exactly_one_object_of_the_documented_shape()
     {
-        var (code, stdout, stderr) = Run("eval", "qrs", "--db", TestData.MitDb, "--records", "101,106", "--format", "json");
+        var (code, stdout, stderr) = CliRunner.Run("eval", "qrs", "--db", TestData.MitDb, "--records", "101,106", "--format", "json");
         code.ShouldBe(0, stderr);
         stdout.Trim().Split('\n').Length.ShouldBe(1);
         using var doc = JsonDocument.Parse(stdout);
@@ -44,7 +35,7 @@ public class CliTests
     public void Eval_qrs_writes_annotation_files_that_read_back()
     {
         using var dir = TestData.NewTempDir();
-        var (code, stdout, _) = Run("eval", "qrs", "--db", TestData.MitDb, "--records", "119", "--write-annotations", dir.Path);
+        var (code, stdout, _) = CliRunner.Run("eval", "qrs", "--db", TestData.MitDb, "--records", "119", "--write-annotations", dir.Path);
         code.ShouldBe(0);
         stdout.ShouldContain("Gross");
         var written = HeartTwin.Signals.Wfdb.AnnotationFile.Read(Path.Combine(dir.Path, "119.qrs"));
@@ -54,7 +45,7 @@ public class CliTests
     [Fact]
     public void Info_summarises_a_record()
     {
-        var (code, stdout, _) = Run("info", "--db", TestData.MitDb, "--record", "201");
+        var (code, stdout, _) = CliRunner.Run("info", "--db", TestData.MitDb, "--record", "201");
         code.ShouldBe(0);
         stdout.ShouldContain("360 Hz");
         stdout.ShouldContain("MLII");
@@ -65,15 +56,15 @@ public class CliTests
     [Fact]
     public void A_missing_database_or_record_gives_a_message_and_a_non_zero_exit()
     {
-        var (code, _, stderr) = Run("eval", "qrs", "--db", "/nonexistent/db");
+        var (code, _, stderr) = CliRunner.Run("eval", "qrs", "--db", "/nonexistent/db");
         code.ShouldBe(2);
         stderr.ShouldContain("not found");
 
-        (code, _, stderr) = Run("eval", "qrs", "--db", TestData.MitDb, "--records", "999");
+        (code, _, stderr) = CliRunner.Run("eval", "qrs", "--db", TestData.MitDb, "--records", "999");
         code.ShouldBe(2);
         stderr.ShouldContain("record '999' not found");
 
-        (code, _, stderr) = Run("info", "--db", TestData.MitDb, "--record", "nope");
+        (code, _, stderr) = CliRunner.Run("info", "--db", TestData.MitDb, "--record", "nope");
         code.ShouldBe(2);
         stderr.ShouldContain("nope.hea");
     }
@@ -86,7 +77,7 @@ public class CliTests
         File.WriteAllLines(Path.Combine(dir.Path, "RECORDS"), ["101"]);
         var dat = Path.Combine(dir.Path, "101.dat");
         File.WriteAllBytes(dat, File.ReadAllBytes(dat)[..1000]);
-        var (code, _, stderr) = Run("eval", "qrs", "--db", dir.Path);
+        var (code, _, stderr) = CliRunner.Run("eval", "qrs", "--db", dir.Path);
         code.ShouldBe(2);
         stderr.ShouldContain("truncated");
     }
@@ -98,7 +89,7 @@ public class CliTests
         dir.CopyRecord("101", ".hea", ".dat");
         File.WriteAllText(Path.Combine(dir.Path, "101.atr"), "not annotations\n");
         File.WriteAllLines(Path.Combine(dir.Path, "RECORDS"), ["101"]);
-        var (code, _, stderr) = Run("eval", "qrs", "--db", dir.Path, "--format", "json");
+        var (code, _, stderr) = CliRunner.Run("eval", "qrs", "--db", dir.Path, "--format", "json");
         code.ShouldBe(2);
         stderr.ShouldContain("101.atr");
     }
@@ -106,7 +97,7 @@ public class CliTests
     [Fact]
     public void An_unknown_format_option_is_a_usage_error()
     {
-        var (code, _, _) = Run("eval", "qrs", "--db", TestData.MitDb, "--format", "xml");
+        var (code, _, _) = CliRunner.Run("eval", "qrs", "--db", TestData.MitDb, "--format", "xml");
         code.ShouldNotBe(0);
     }
 }

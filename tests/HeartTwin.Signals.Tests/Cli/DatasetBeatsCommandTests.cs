@@ -3,21 +3,12 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using HeartTwin.Cli;
 
 namespace HeartTwin.Signals.Tests.Cli;
 
 public class DatasetBeatsCommandTests
 {
     private static readonly string[] Labels = ["N", "S", "V", "F", "Q"];
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        var code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
 
     [Fact]
     public void Two_records_export_matched_beats_with_reference_labels_reproducibly()
@@ -26,11 +17,11 @@ public class DatasetBeatsCommandTests
         var out1 = Path.Combine(dir.Path, "a.npz");
         var out2 = Path.Combine(dir.Path, "b.npz");
 
-        var (code, stdout, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", out1, "--records", "119,208");
+        var (code, stdout, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", out1, "--records", "119,208");
         code.ShouldBe(0, stderr);
         stdout.ShouldContain("N ");
         stdout.ShouldContain("V ");
-        (code, _, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", out2, "--records", "119,208");
+        (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", out2, "--records", "119,208");
         code.ShouldBe(0, stderr);
 
         File.ReadAllBytes(out2).ShouldBe(File.ReadAllBytes(out1));
@@ -94,21 +85,21 @@ public class DatasetBeatsCommandTests
         using var dir = TestData.NewTempDir();
         var good = Path.Combine(dir.Path, "x.npz");
 
-        var (code, _, stderr) = Run("dataset", "beats", "--db", "/nonexistent/db", "--out", good);
+        var (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", "/nonexistent/db", "--out", good);
         code.ShouldBe(2);
         stderr.ShouldContain("not found");
         stderr.Trim().Split('\n').Length.ShouldBe(1);
 
-        (code, _, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", good, "--records", "119,999");
+        (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", good, "--records", "119,999");
         code.ShouldBe(2);
         stderr.ShouldContain("record '999' not found");
 
-        (code, _, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", "/nonexistent/dir/x.npz", "--records", "119");
+        (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", "/nonexistent/dir/x.npz", "--records", "119");
         code.ShouldBe(2);
         stderr.ShouldContain("/nonexistent/dir");
         stderr.Trim().Split('\n').Length.ShouldBe(1);
 
-        (code, _, stderr) = Run("dataset", "beats", "--db", TestData.MitDb, "--out", dir.Path, "--records", "119");
+        (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", dir.Path, "--records", "119");
         code.ShouldBe(2);
         stderr.Trim().Split('\n').Length.ShouldBe(1);
 

@@ -1,22 +1,13 @@
 using System.Text.Json;
-using HeartTwin.Cli;
 
 namespace HeartTwin.Signals.Tests.Cli;
 
 public class EvalAfCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        var code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public void Eval_af_json_prints_exactly_one_object_of_the_documented_shape()
     {
-        var (code, stdout, stderr) = Run("eval", "af", "--db", TestData.MitDb, "--records", "201,101", "--format", "json");
+        var (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", TestData.MitDb, "--records", "201,101", "--format", "json");
         code.ShouldBe(0, stderr);
         stdout.Trim().Split('\n').Length.ShouldBe(1);
         using var doc = JsonDocument.Parse(stdout);
@@ -50,7 +41,7 @@ public class EvalAfCliTests
     [Fact]
     public void Eval_af_table_ends_with_the_gross_row_and_can_score_reference_beats()
     {
-        var (code, stdout, stderr) = Run("eval", "af", "--db", TestData.MitDb, "--records", "203", "--beats", "reference");
+        var (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", TestData.MitDb, "--records", "203", "--beats", "reference");
         code.ShouldBe(0, stderr);
         stdout.ShouldContain("Per-beat AF detection on mitdb");
         stdout.Trim().Split('\n')[^1].ShouldStartWith("Gross");
@@ -59,12 +50,12 @@ public class EvalAfCliTests
     [Fact]
     public void Eval_af_bad_input_gives_one_line_on_stderr_and_exit_2()
     {
-        var (code, stdout, stderr) = Run("eval", "af", "--db", "/nonexistent/db", "--format", "json");
+        var (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", "/nonexistent/db", "--format", "json");
         code.ShouldBe(2);
         stdout.ShouldBeEmpty();
         stderr.ShouldContain("not found");
 
-        (code, stdout, stderr) = Run("eval", "af", "--db", TestData.MitDb, "--records", "201,999");
+        (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", TestData.MitDb, "--records", "201,999");
         code.ShouldBe(2);
         stdout.ShouldBeEmpty();
         stderr.Trim().ShouldBe($"hearttwin: record '999' not found in {TestData.MitDb} (no 999.hea).");
@@ -78,14 +69,14 @@ public class EvalAfCliTests
         dir.CopyRecord("201", ".hea", ".dat", ".atr");
         dir.CopyRecord("203", ".hea", ".atr");
         File.WriteAllLines(Path.Combine(dir.Path, "RECORDS"), ["201", "203"]);
-        var (code, stdout, stderr) = Run("eval", "af", "--db", dir.Path, "--format", "json");
+        var (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", dir.Path, "--format", "json");
         code.ShouldBe(0, stderr);
         stderr.Trim().ShouldBe("hearttwin: skipping record 203: signal file 203.dat not found.");
         using var doc = JsonDocument.Parse(stdout);
         doc.RootElement.GetProperty("records").EnumerateArray().Select(r => r.GetProperty("record").GetString()).ShouldBe(["201"]);
 
         // Named explicitly, the same record is an error.
-        (code, _, stderr) = Run("eval", "af", "--db", dir.Path, "--records", "203");
+        (code, _, stderr) = CliRunner.Run("eval", "af", "--db", dir.Path, "--records", "203");
         code.ShouldBe(2);
         stderr.ShouldContain("203.dat");
     }
@@ -97,7 +88,7 @@ public class EvalAfCliTests
         dir.CopyRecord("101", ".hea", ".dat");
         File.WriteAllText(Path.Combine(dir.Path, "101.atr"), "not annotations\n");
         File.WriteAllLines(Path.Combine(dir.Path, "RECORDS"), ["101"]);
-        var (code, _, stderr) = Run("eval", "af", "--db", dir.Path);
+        var (code, _, stderr) = CliRunner.Run("eval", "af", "--db", dir.Path);
         code.ShouldBe(2);
         stderr.ShouldContain("101.atr");
     }

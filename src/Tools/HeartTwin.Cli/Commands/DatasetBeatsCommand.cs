@@ -24,9 +24,9 @@ internal static class DatasetBeatsCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var db = new Option<string>("--db") { Description = "Database folder (WFDB) with a RECORDS file and .atr reference annotations.", Required = true };
+        var db = CommonOptions.Database();
         var output = new Option<string>("--out") { Description = "The .npz file to write; the sidecar FILE.json is written beside it.", Required = true };
-        var records = new Option<string?>("--records") { Description = "Comma-separated records to export; default: every record in RECORDS." };
+        var records = CommonOptions.Records("export");
         var command = new Command("beats", "Export beat windows, RR features and AAMI labels for training the beat model (NumPy .npz).") { db, output, records };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {

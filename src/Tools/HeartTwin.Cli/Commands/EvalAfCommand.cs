@@ -19,10 +19,9 @@ internal static class EvalAfCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var db = new Option<string>("--db") { Description = "Database folder (WFDB) with a RECORDS file and .atr reference annotations.", Required = true };
-        var records = new Option<string?>("--records") { Description = "Comma-separated records to evaluate; default: every record in RECORDS." };
-        var format = new Option<string>("--format") { Description = "Output format: table or json.", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var db = CommonOptions.Database();
+        var records = CommonOptions.Records();
+        var format = CommonOptions.Format();
         var beats = new Option<string>("--beats") { Description = "Beats to analyse: detector (the QRS detector on every ECG lead) or reference (the annotated beats, to separate AF errors from detection errors).", DefaultValueFactory = _ => "detector" };
         beats.AcceptOnlyFromAmong("detector", "reference");
         var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats };

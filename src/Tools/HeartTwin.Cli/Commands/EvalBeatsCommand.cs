@@ -20,11 +20,10 @@ internal static class EvalBeatsCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var db = new Option<string>("--db") { Description = "Database folder (WFDB) with a RECORDS file and .atr reference annotations.", Required = true };
-        var records = new Option<string?>("--records") { Description = "Comma-separated records to evaluate; default: every record in RECORDS." };
+        var db = CommonOptions.Database();
+        var records = CommonOptions.Records();
         var model = new Option<string?>("--model") { Description = "The model (models/<name>.onnx, its card beside it); default: the default model in models/." };
-        var format = new Option<string>("--format") { Description = "Output format: table or json.", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = CommonOptions.Format();
         var command = new Command("beats", "Detect and classify beats, and score the AAMI classes (N, S, V, F, Q) against the reference (±150 ms, EC57).") { db, records, model, format };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {

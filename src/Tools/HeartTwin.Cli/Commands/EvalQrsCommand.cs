@@ -15,10 +15,9 @@ internal static class EvalQrsCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var db = new Option<string>("--db") { Description = "Database folder (WFDB) with a RECORDS file and .atr reference annotations.", Required = true };
-        var records = new Option<string?>("--records") { Description = "Comma-separated records to evaluate; default: every record in RECORDS." };
-        var format = new Option<string>("--format") { Description = "Output format: table or json.", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var db = CommonOptions.Database();
+        var records = CommonOptions.Records();
+        var format = CommonOptions.Format();
         var write = new Option<string?>("--write-annotations") { Description = "Folder to write the detections into, as WFDB annotation files R.qrs." };
         var errors = new Option<string?>("--errors") { Description = "File to write every false positive and false negative into (CSV), for error analysis." };
         var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write, errors };

@@ -1,0 +1,20 @@
+using System.CommandLine;
+
+namespace HeartTwin.Cli.Commands;
+
+/// <summary>The options that every database command spells the same way.</summary>
+internal static class CommonOptions
+{
+    public static Option<string> Database() =>
+        new("--db") { Description = "Database folder (WFDB) with a RECORDS file and .atr reference annotations.", Required = true };
+
+    public static Option<string?> Records(string verb = "evaluate") =>
+        new("--records") { Description = $"Comma-separated records to {verb}; default: every record in RECORDS." };
+
+    public static Option<string> Format()
+    {
+        var format = new Option<string>("--format") { Description = "Output format: table or json.", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        return format;
+    }
+}
