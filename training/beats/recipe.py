@@ -68,22 +68,26 @@ def select_records(data, records):
 class BeatCnn(nn.Module):
     """1-D CNN over the 2 x 128 beat window; the log-RR features join after the conv trunk."""
 
-    def __init__(self, width=16, hidden=32, dropout=0.3):
+    def __init__(self, width=16, hidden=32, dropout=0.3, channels="both", feat_dropout=0.0, rr_use=(0, 1, 2, 3, 4, 5)):
         super().__init__()
         w1, w2 = width, 2 * width
+        self.channels = channels
+        cin = 2 if channels == "both" else 1
 
         def block(cin, cout, k, stride=1):
             return [nn.Conv1d(cin, cout, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm1d(cout), nn.ReLU()]
 
         self.trunk = nn.Sequential(
-            *block(2, w1, 7, stride=2),            # 128 -> 64
+            *block(cin, w1, 7, stride=2),          # 128 -> 64
             *block(w1, w1, 5), nn.MaxPool1d(2),    # 64 -> 32
             *block(w1, w2, 5), nn.MaxPool1d(2),    # 32 -> 16
             *block(w2, w2, 3), nn.MaxPool1d(2),    # 16 -> 8
         )
         self.register_buffer("rr_mean", torch.zeros(6))
         self.register_buffer("rr_std", torch.ones(6))
-        self.rr_fc = nn.Linear(6, 16)
+        self.rr_fc = nn.Linear(len(rr_use), 16)
+        self.rr_use = list(rr_use)
+        self.feat_dropout = nn.Dropout(feat_dropout)
         self.head = nn.Sequential(nn.Linear(w2 * 8 + 16, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 5))
 
     def set_rr_stats(self, rr):
@@ -92,8 +96,12 @@ class BeatCnn(nn.Module):
         self.rr_std.copy_(lr.std(0).clamp(min=1e-3))
 
     def logits(self, beat, rr):
-        z = torch.flatten(self.trunk(beat), 1)
+        if self.channels == "ch1":
+            beat = beat[:, 1:2]
+        z = self.feat_dropout(torch.flatten(self.trunk(beat), 1))
         r = (torch.log(torch.clamp(rr, min=RR_FLOOR_S)) - self.rr_mean) / self.rr_std
+        if len(self.rr_use) < 6:
+            r = r[:, self.rr_use]
         r = F.relu(self.rr_fc(r))
         return self.head(torch.cat([z, r], 1))
 
@@ -101,8 +109,24 @@ class BeatCnn(nn.Module):
         return torch.softmax(self.logits(beat, rr), dim=1)
 
 
+class BeatEnsemble(nn.Module):
+    """The mean of the members' probabilities: one ONNX graph, one output."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, beat, rr):
+        p = self.members[0](beat, rr)
+        for m in self.members[1:]:
+            p = p + m(beat, rr)
+        return p / len(self.members)
+
+
 def count_macs(model):
     """Multiply-accumulates per beat of the conv and linear layers (the rest is negligible)."""
+    if isinstance(model, BeatEnsemble):
+        return sum(count_macs(m) for m in model.members)
     macs, length = 0, 128
     for m in model.trunk:
         if isinstance(m, nn.Conv1d):
@@ -150,10 +174,16 @@ def class_weights(y, power):
     return torch.tensor(w / w[counts.argmax()], dtype=torch.float32), counts
 
 
-def train_model(x, rr, y, cfg, seed, log=None):
+def train_model(x, rr, y, cfg, seed, log=None, records=None):
+    if cfg.ensemble > 1:
+        return BeatEnsemble([train_one(x, rr, y, cfg, seed * 100 + j, log, records) for j in range(cfg.ensemble)]).eval()
+    return train_one(x, rr, y, cfg, seed, log, records)
+
+
+def train_one(x, rr, y, cfg, seed, log=None, records=None):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    model = BeatCnn(cfg.width, cfg.hidden, cfg.dropout)
+    model = BeatCnn(cfg.width, cfg.hidden, cfg.dropout, cfg.channels, cfg.feat_dropout, cfg.rr_use)
     model.set_rr_stats(rr)
     xt, rt, yt = torch.from_numpy(x), torch.from_numpy(rr), torch.from_numpy(y)
     w, counts = class_weights(y, cfg.weight_power)
@@ -163,6 +193,11 @@ def train_model(x, rr, y, cfg, seed, log=None):
     other = np.flatnonzero(y != 0)
     rng = np.random.default_rng(seed)
     n_per_epoch = int(round(cfg.n_share * len(n_idx)))
+    p_n = None
+    if cfg.sampling == "record":  # every record contributes the same expected number of N beats
+        _, inv, per_rec = np.unique(records[n_idx], return_inverse=True, return_counts=True)
+        p_n = 1.0 / per_rec[inv]
+        p_n /= p_n.sum()
     w_eff = w.clone()
     w_eff[0] = w[0] * len(n_idx) / max(n_per_epoch, 1)  # keep N's total weight what it would be with all N
     steps_per_epoch = (n_per_epoch + len(other) + cfg.batch - 1) // cfg.batch
@@ -171,7 +206,7 @@ def train_model(x, rr, y, cfg, seed, log=None):
                                                 pct_start=0.2)
     for epoch in range(cfg.epochs):
         model.train()
-        idx = np.concatenate([rng.choice(n_idx, n_per_epoch, replace=False), other])
+        idx = np.concatenate([rng.choice(n_idx, n_per_epoch, replace=False, p=p_n), other])
         idx = torch.from_numpy(rng.permutation(idx))
         total, t0 = 0.0, time.time()
         for b in range(steps_per_epoch):
@@ -234,7 +269,7 @@ def cross_validate(data, folds, cfg, seed, log):
         test = np.isin(data["record"], held)
         t0 = time.time()
         model = train_model(data["x"][~test], data["rr"][~test], data["y"][~test], cfg, seed + 1 + k,
-                            log if cfg.verbose else None)
+                            log if cfg.verbose else None, data["record"][~test])
         y_pred[test] = predict(model, data["x"][test], data["rr"][test]).argmax(1)
         fold_stats = class_stats(confusion(data["y"][test], y_pred[test]))
         log(f"  fold {k + 1}/{len(folds)} ({' '.join(held)}): " +
@@ -291,9 +326,7 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
         "onnx": "beat-cnn.onnx", "onnx_sha256": onnx_sha, "opset": 17,
         "input": input_spec,
         "labels": LABELS,
-        "architecture": {"description": "Conv1d(2->16,k7,s2)+BN+ReLU, Conv1d(16->16,k5)+BN+ReLU, MaxPool2, Conv1d(16->32,k5)+BN+ReLU, "
-                                        "MaxPool2, Conv1d(32->32,k3)+BN+ReLU, MaxPool2, flatten(256) ++ ReLU(Linear(log-RR standardised, 6->16)) "
-                                        "-> Linear(272->32)+ReLU -> Linear(32->5) -> softmax",
+        "architecture": {"description": architecture(cfg),
                          "parameters": params, "macs_per_beat": macs},
         "training": {"records": DS1, "dataset": os.path.basename(args.data), "dataset_sha256": dataset_sha,
                      "recipe": recipe_command(args), "seed": args.seed, "torch": torch.__version__, "numpy": np.__version__,
@@ -309,27 +342,44 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
     }
 
 
+def architecture(cfg):
+    w1, w2 = cfg.width, 2 * cfg.width
+    one = (f"Conv1d(2->{w1},k7,s2)+BN+ReLU, Conv1d({w1}->{w1},k5)+BN+ReLU, MaxPool2, Conv1d({w1}->{w2},k5)+BN+ReLU, MaxPool2, "
+           f"Conv1d({w2}->{w2},k3)+BN+ReLU, MaxPool2, flatten({w2 * 8}) ++ ReLU(Linear(standardised log RR, 6->16)) "
+           f"-> Linear({w2 * 8 + 16}->{cfg.hidden})+ReLU -> Linear({cfg.hidden}->5) -> softmax (BN folded into Conv in the ONNX)")
+    if cfg.ensemble > 1:
+        return f"mean of the probabilities of {cfg.ensemble} members (seeds differ), each: " + one
+    return one
+
+
 def recipe_command(args):
     parts = ["/usr/bin/python3", "training/beats/recipe.py", "--data", args.data, "--out", args.out, "--seed", str(args.seed)]
     if args.quick:
         parts.append("--quick")
+    for k, v in args.set or []:
+        parts += ["--set", f"{k}={json.dumps(v)}"]
     return " ".join(shlex.quote(p) for p in parts)
 
 
 # ---------------------------------------------------------------------------------------------- main
 class Config:
     def __init__(self, quick=False, **over):
-        self.epochs = 2 if quick else 12
+        self.epochs = 2 if quick else 8
         self.batch = 128
         self.lr = 3e-3
         self.weight_decay = 1e-3
-        self.width = 16
+        self.width = 8
         self.hidden = 32
         self.dropout = 0.3
         self.weight_power = 0.5
         self.n_share = 0.35
         self.label_smoothing = 0.0
         self.augment = True
+        self.channels = "both"
+        self.feat_dropout = 0.0
+        self.sampling = "class"
+        self.rr_use = [0, 1, 2, 3, 4, 5]
+        self.ensemble = 2 if quick else 5
         self.verbose = False
         for k, v in over.items():
             assert hasattr(self, k), k
@@ -358,12 +408,17 @@ def run(args, log=print):
     dataset_sha = sha256_file(args.data)
 
     log(f"cross-validation ({len(folds)} folds, {cfg.epochs} epochs each)")
-    m, stats, _ = cross_validate(data, folds, cfg, args.seed, log)
+    m, stats, y_pred = cross_validate(data, folds, cfg, args.seed, log)
     log(format_table(stats, m))
     t_cv = time.time() - t_start
+    if args.cv_only:  # experiments: keep the out-of-fold predictions, skip the final fit
+        os.makedirs(args.out, exist_ok=True)
+        np.savez(os.path.join(args.out, "oof.npz"), y=data["y"], pred=y_pred, record=data["record"])
+        log(f"cross-validation only: {t_cv:.0f} s")
+        return None
 
     log("final fit on all of DS1")
-    model = train_model(data["x"], data["rr"], data["y"], cfg, args.seed, log if cfg.verbose else None)
+    model = train_model(data["x"], data["rr"], data["y"], cfg, args.seed, log if cfg.verbose else None, data["record"])
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "beat-cnn.onnx")
     export_onnx(model, onnx_path)
@@ -409,6 +464,7 @@ def main_args(argv=None):
     ap.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
     ap.add_argument("--tolerance", type=float, default=0.0,
                     help="reproducibility tolerance (percentage points) observed between re-runs, recorded in the card")
+    ap.add_argument("--cv-only", action="store_true", help="experiments: cross-validate only, save out-of-fold predictions")
     ap.add_argument("--set", type=parse_set, action="append", metavar="KEY=JSON",
                     help="override a hyperparameter (experiments only; the shipped model uses the defaults)")
     return ap.parse_args(argv)
