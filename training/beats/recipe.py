@@ -1,0 +1,480 @@
+"""Beat classifier recipe: patient-wise cross-validation on MIT-BIH DS1, final fit, ONNX export, model card.
+
+Reads the beat dataset that `hearttwin dataset beats` exports (docs/beat-model-contract.md) and writes
+`<out>/beat-cnn.onnx` and `<out>/beat-cnn.json`. Deterministic: the same command on the same machine
+gives the same figures and the same ONNX bytes.
+
+    /usr/bin/python3 training/beats/recipe.py --data /work/datasets/mitdb-beats-v1.npz --out models
+"""
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+LABELS = ["N", "S", "V", "F", "Q"]
+DS1 = ["101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122",
+       "124", "201", "203", "205", "207", "208", "209", "215", "220", "223", "230"]
+# Fixed patient-wise folds of DS1, chosen by hand (not from results) so that each fold holds some
+# records rich in S (209 207 118 220 223 201 124) and in V (208 119 203 106 116 215 223 201 205),
+# and F is concentrated in 208 (then 223 205 124). No record's beats are ever split across folds.
+FOLDS = [
+    ["209", "208", "101", "122", "112"],
+    ["207", "119", "118", "115", "230"],
+    ["220", "203", "124", "114"],
+    ["223", "106", "116", "108"],
+    ["201", "215", "205", "109"],
+]
+SEED = 20261123
+RR_FLOOR_S = 0.05  # the log of the RR features is taken after flooring them here
+
+
+# ----------------------------------------------------------------------------------------------- data
+def load_dataset(path):
+    d = np.load(path)
+    data = {k: d[k] for k in ["x", "rr", "y", "record", "sample"]}
+    assert data["x"].dtype == np.float32 and data["x"].shape[1:] == (2, 128), data["x"].shape
+    assert data["rr"].dtype == np.float32 and data["rr"].shape[1:] == (6,), data["rr"].shape
+    assert data["y"].dtype == np.int64
+    sidecar_path = os.path.splitext(path)[0] + ".json"
+    sidecar = {}
+    if os.path.exists(sidecar_path):
+        with open(sidecar_path) as f:
+            sidecar = json.load(f)
+    return data, sidecar
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def select_records(data, records):
+    m = np.isin(data["record"], records)
+    return {k: v[m] for k, v in data.items()}
+
+
+# ---------------------------------------------------------------------------------------------- model
+class BeatCnn(nn.Module):
+    """1-D CNN over the 2 x 128 beat window; the log-RR features join after the conv trunk."""
+
+    def __init__(self, width=16, hidden=32, dropout=0.3, channels="both", feat_dropout=0.0, rr_use=(0, 1, 2, 3, 4, 5)):
+        super().__init__()
+        w1, w2 = width, 2 * width
+        self.channels = channels
+        cin = 2 if channels == "both" else 1
+
+        def block(cin, cout, k, stride=1):
+            return [nn.Conv1d(cin, cout, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm1d(cout), nn.ReLU()]
+
+        self.trunk = nn.Sequential(
+            *block(cin, w1, 7, stride=2),          # 128 -> 64
+            *block(w1, w1, 5), nn.MaxPool1d(2),    # 64 -> 32
+            *block(w1, w2, 5), nn.MaxPool1d(2),    # 32 -> 16
+            *block(w2, w2, 3), nn.MaxPool1d(2),    # 16 -> 8
+        )
+        self.register_buffer("rr_mean", torch.zeros(6))
+        self.register_buffer("rr_std", torch.ones(6))
+        self.rr_fc = nn.Linear(len(rr_use), 16)
+        self.rr_use = list(rr_use)
+        self.feat_dropout = nn.Dropout(feat_dropout)
+        self.head = nn.Sequential(nn.Linear(w2 * 8 + 16, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 5))
+
+    def set_rr_stats(self, rr):
+        lr = torch.log(torch.clamp(torch.as_tensor(rr), min=RR_FLOOR_S))
+        self.rr_mean.copy_(lr.mean(0))
+        self.rr_std.copy_(lr.std(0).clamp(min=1e-3))
+
+    def logits(self, beat, rr):
+        if self.channels == "ch1":
+            beat = beat[:, 1:2]
+        z = self.feat_dropout(torch.flatten(self.trunk(beat), 1))
+        r = (torch.log(torch.clamp(rr, min=RR_FLOOR_S)) - self.rr_mean) / self.rr_std
+        if len(self.rr_use) < 6:
+            r = r[:, self.rr_use]
+        r = F.relu(self.rr_fc(r))
+        return self.head(torch.cat([z, r], 1))
+
+    def forward(self, beat, rr):
+        return torch.softmax(self.logits(beat, rr), dim=1)
+
+
+class BeatEnsemble(nn.Module):
+    """The mean of the members' probabilities: one ONNX graph, one output."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, beat, rr):
+        p = self.members[0](beat, rr)
+        for m in self.members[1:]:
+            p = p + m(beat, rr)
+        return p / len(self.members)
+
+
+def count_macs(model):
+    """Multiply-accumulates per beat of the conv and linear layers (the rest is negligible)."""
+    if isinstance(model, BeatEnsemble):
+        return sum(count_macs(m) for m in model.members)
+    macs, length = 0, 128
+    for m in model.trunk:
+        if isinstance(m, nn.Conv1d):
+            length = (length + 2 * m.padding[0] - m.kernel_size[0]) // m.stride[0] + 1
+            macs += length * m.out_channels * m.in_channels * m.kernel_size[0]
+        elif isinstance(m, nn.MaxPool1d):
+            length //= m.kernel_size
+    for m in list(model.head) + [model.rr_fc]:
+        if isinstance(m, nn.Linear):
+            macs += m.in_features * m.out_features
+    return macs
+
+
+# ------------------------------------------------------------------------------------- augmentation
+def augment(x, rr, g):
+    """Light, label-preserving perturbations that mimic differences between patients and detections.
+
+    Channel 1 is channel 0 minus the patient's template, so the template is x0 - x1: perturb x0 and
+    recompute x1 against the unchanged template, keeping both channels consistent.
+    """
+    n = x.shape[0]
+    x0, tpl = x[:, 0], x[:, 0] - x[:, 1]
+    # fiducial jitter of the detector: shift by -3..3 samples (edge values repeat)
+    shift = torch.randint(-3, 4, (n, 1), generator=g)
+    idx = torch.clamp(torch.arange(128).unsqueeze(0) - shift, 0, 127)
+    x0 = torch.gather(x0, 1, idx)
+    # beat-to-beat amplitude change, baseline offset, a little noise
+    x0 = x0 * torch.empty(n, 1).uniform_(0.85, 1.15, generator=g)
+    x0 = x0 + 0.05 * torch.randn(n, 1, generator=g)
+    x0 = x0 + 0.02 * torch.randn(n, 128, generator=g)
+    # error in the amplitude reference: scales beat and template alike
+    s = torch.empty(n, 1).uniform_(0.8, 1.25, generator=g)
+    x = torch.stack([x0 * s, (x0 - tpl) * s], 1)
+    # heart-rate change: the intervals scale, their ratios do not
+    k = torch.empty(n, 1).uniform_(0.85, 1.18, generator=g)
+    rr = torch.cat([rr[:, :3] * k, rr[:, 3:]], 1)
+    return x, rr
+
+
+# --------------------------------------------------------------------------------------------- train
+def class_weights(y, power):
+    """Loss weights (n_max / n_c) ** power, so power 0 is plain CE and power 1 full inverse frequency."""
+    counts = np.bincount(y, minlength=5).astype(np.float64)
+    w = np.where(counts > 0, (counts.max() / np.maximum(counts, 1)) ** power, 0.0)
+    return torch.tensor(w / w[counts.argmax()], dtype=torch.float32), counts
+
+
+def train_model(x, rr, y, cfg, seed, log=None, records=None):
+    if cfg.ensemble > 1:
+        return BeatEnsemble([train_one(x, rr, y, cfg, seed * 100 + j, log, records) for j in range(cfg.ensemble)]).eval()
+    return train_one(x, rr, y, cfg, seed, log, records)
+
+
+def train_one(x, rr, y, cfg, seed, log=None, records=None):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    model = BeatCnn(cfg.width, cfg.hidden, cfg.dropout, cfg.channels, cfg.feat_dropout, cfg.rr_use)
+    model.set_rr_stats(rr)
+    xt, rt, yt = torch.from_numpy(x), torch.from_numpy(rr), torch.from_numpy(y)
+    w, counts = class_weights(y, cfg.weight_power)
+    # Each epoch keeps every minority beat and a fresh random share of the N beats (cfg.n_share):
+    # cheaper epochs and a softer prior; the loss weights handle the rest of the imbalance.
+    n_idx = np.flatnonzero(y == 0)
+    other = np.flatnonzero(y != 0)
+    rng = np.random.default_rng(seed)
+    n_per_epoch = int(round(cfg.n_share * len(n_idx)))
+    p_n = None
+    if cfg.sampling == "record":  # every record contributes the same expected number of N beats
+        _, inv, per_rec = np.unique(records[n_idx], return_inverse=True, return_counts=True)
+        p_n = 1.0 / per_rec[inv]
+        p_n /= p_n.sum()
+    w_eff = w.clone()
+    w_eff[0] = w[0] * len(n_idx) / max(n_per_epoch, 1)  # keep N's total weight what it would be with all N
+    steps_per_epoch = (n_per_epoch + len(other) + cfg.batch - 1) // cfg.batch
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
+                                                pct_start=0.2)
+    for epoch in range(cfg.epochs):
+        model.train()
+        idx = np.concatenate([rng.choice(n_idx, n_per_epoch, replace=False, p=p_n), other])
+        idx = torch.from_numpy(rng.permutation(idx))
+        total, t0 = 0.0, time.time()
+        for b in range(steps_per_epoch):
+            bi = idx[b * cfg.batch:(b + 1) * cfg.batch]
+            xb, rb = xt[bi], rt[bi]
+            if cfg.augment:
+                xb, rb = augment(xb, rb, g)
+            loss = F.cross_entropy(model.logits(xb, rb), yt[bi], weight=w_eff, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss) * len(bi)
+        if log:
+            log(f"    epoch {epoch + 1:2d}/{cfg.epochs} loss {total / len(idx):.4f} ({time.time() - t0:.1f} s)")
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def predict(model, x, rr, batch=4096):
+    model.eval()
+    out = [model(torch.from_numpy(x[i:i + batch]), torch.from_numpy(rr[i:i + batch])) for i in range(0, len(x), batch)]
+    return torch.cat(out).numpy()
+
+
+# ---------------------------------------------------------------------------------------- evaluation
+def confusion(y_true, y_pred):
+    m = np.zeros((5, 5), np.int64)
+    np.add.at(m, (y_true, y_pred), 1)
+    return m
+
+
+def class_stats(m):
+    out = {}
+    for c, name in enumerate(LABELS):
+        tp = int(m[c, c])
+        fn = int(m[c].sum() - tp)
+        fp = int(m[:, c].sum() - tp)
+        out[name] = {"tp": tp, "fn": fn, "fp": fp,
+                     "se": round(100.0 * tp / (tp + fn), 2) if tp + fn else None,
+                     "ppv": round(100.0 * tp / (tp + fp), 2) if tp + fp else None}
+    return out
+
+
+def format_table(stats, m):
+    lines = ["| class | TP | FN | FP | Se % | +P % |", "|---|---:|---:|---:|---:|---:|"]
+    for name, s in stats.items():
+        fmt = lambda v: "–" if v is None else f"{v:.2f}"
+        lines.append(f"| {name} | {s['tp']} | {s['fn']} | {s['fp']} | {fmt(s['se'])} | {fmt(s['ppv'])} |")
+    lines += ["", "| true \\ predicted | " + " | ".join(LABELS) + " |", "|---|" + "---:|" * 5]
+    for c, name in enumerate(LABELS):
+        lines.append(f"| {name} | " + " | ".join(str(v) for v in m[c]) + " |")
+    return "\n".join(lines)
+
+
+def cross_validate(data, folds, cfg, seed, log):
+    y_pred = np.full(len(data["y"]), -1, np.int64)
+    for k, held in enumerate(folds):
+        test = np.isin(data["record"], held)
+        t0 = time.time()
+        model = train_model(data["x"][~test], data["rr"][~test], data["y"][~test], cfg, seed + 1 + k,
+                            log if cfg.verbose else None, data["record"][~test])
+        y_pred[test] = predict(model, data["x"][test], data["rr"][test]).argmax(1)
+        fold_stats = class_stats(confusion(data["y"][test], y_pred[test]))
+        log(f"  fold {k + 1}/{len(folds)} ({' '.join(held)}): " +
+            ", ".join(f"{n} {s['se']}/{s['ppv']}" for n, s in fold_stats.items() if s["tp"] + s["fn"]) +
+            f" ({time.time() - t0:.0f} s)")
+    assert (y_pred >= 0).all()
+    m = confusion(data["y"], y_pred)
+    return m, class_stats(m), y_pred
+
+
+# -------------------------------------------------------------------------------------------- export
+def export_onnx(model, path, opset=17):
+    model.eval()
+    beat, rr = torch.zeros(1, 2, 128), torch.ones(1, 6)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch 1.13 warns about shape inference of the dynamic axis
+        torch.onnx.export(model, (beat, rr), path, input_names=["beat", "rr"], output_names=["probabilities"],
+                          dynamic_axes={"beat": {0: "batch"}, "rr": {0: "batch"}, "probabilities": {0: "batch"}},
+                          opset_version=opset, do_constant_folding=True)
+    import onnx
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    return m
+
+
+def pick_test_vectors(data, seed, per_class=(2, 2, 2, 1, 1)):
+    """A few real beats of each class present (fixed by the seed) for cross-runtime parity checks."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c, k in enumerate(per_class):
+        idx = np.flatnonzero(data["y"] == c)
+        if len(idx):
+            picks += sorted(rng.choice(idx, min(k, len(idx)), replace=False).tolist())
+    return picks
+
+
+def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tolerance, macs, params):
+    spec = sidecar.get("spec", {})
+    input_spec = {
+        "spec_version": spec.get("version", 1), "sample_rate_hz": spec.get("sample_rate_hz", 180),
+        "window_samples": spec.get("window_samples", 128), "window_offset_samples": spec.get("window_offset_samples", -54),
+        "channels": spec.get("channels", 2), "leads": [spec.get("lead", "first ECG lead")],
+        "rr_features": spec.get("rr_features", ["pre_rr_s", "post_rr_s", "local_rr_s", "pre_ratio", "post_ratio", "post_pre_ratio"]),
+        "normalisation": spec.get("normalisation", "channel 0: window minus its median, divided by the median peak-to-peak of the "
+                                                   "last up to 32 windows (floor 0.05 mV); channel 1: channel 0 minus the element-wise "
+                                                   "median of the previous up to 16 normalised windows"),
+        "filter": spec.get("filter", {"baseline_hz": 0.5, "lowpass_hz": 35, "mains_notch": None}),
+        "tensors": {"beat": "beat", "rr": "rr", "output": "probabilities"},
+        "dataset_spec": spec,
+    }
+    return {
+        "name": "beat-cnn", "version": "1.0.0", "task": "beat-classification",
+        "onnx": "beat-cnn.onnx", "onnx_sha256": onnx_sha, "opset": 17,
+        "input": input_spec,
+        "labels": LABELS,
+        "architecture": {"description": architecture(cfg),
+                         "parameters": params, "macs_per_beat": macs},
+        "training": {"records": DS1, "dataset": os.path.basename(args.data), "dataset_sha256": dataset_sha,
+                     "recipe": recipe_command(args), "seed": args.seed, "torch": torch.__version__, "numpy": np.__version__,
+                     "threads": torch.get_num_threads(), "epochs": cfg.epochs, "hyperparameters": vars(cfg),
+                     "beats": int(cv["beats"]), "class_counts": cv["class_counts"]},
+        "cross_validation": {"scheme": f"patient-wise {len(FOLDS)}-fold on DS1 (whole records per fold, fixed assignment), "
+                                       "pooled out-of-fold predictions, argmax",
+                             "folds": len(FOLDS), "fold_records": FOLDS,
+                             "classes": cv["classes"],
+                             "confusion": {"labels": LABELS, "rows": "true", "columns": "predicted", "matrix": cv["matrix"]},
+                             "reproducibility_tolerance_pct": tolerance},
+        "test_vectors": test_vectors,
+    }
+
+
+def architecture(cfg):
+    w1, w2 = cfg.width, 2 * cfg.width
+    one = (f"Conv1d(2->{w1},k7,s2)+BN+ReLU, Conv1d({w1}->{w1},k5)+BN+ReLU, MaxPool2, Conv1d({w1}->{w2},k5)+BN+ReLU, MaxPool2, "
+           f"Conv1d({w2}->{w2},k3)+BN+ReLU, MaxPool2, flatten({w2 * 8}) ++ ReLU(Linear(standardised log RR, 6->16)) "
+           f"-> Linear({w2 * 8 + 16}->{cfg.hidden})+ReLU -> Linear({cfg.hidden}->5) -> softmax (BN folded into Conv in the ONNX)")
+    if cfg.ensemble > 1:
+        return f"mean of the probabilities of {cfg.ensemble} members (seeds differ), each: " + one
+    return one
+
+
+def recipe_command(args):
+    parts = ["/usr/bin/python3", "training/beats/recipe.py", "--data", args.data, "--out", args.out, "--seed", str(args.seed)]
+    if args.quick:
+        parts.append("--quick")
+    for k, v in args.set or []:
+        parts += ["--set", f"{k}={json.dumps(v)}"]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+# ---------------------------------------------------------------------------------------------- main
+class Config:
+    def __init__(self, quick=False, **over):
+        self.epochs = 2 if quick else 8
+        self.batch = 128
+        self.lr = 3e-3
+        self.weight_decay = 1e-3
+        self.width = 8
+        self.hidden = 32
+        self.dropout = 0.3
+        self.weight_power = 0.5
+        self.n_share = 0.35
+        self.label_smoothing = 0.0
+        self.augment = True
+        self.channels = "both"
+        self.feat_dropout = 0.0
+        self.sampling = "class"
+        self.rr_use = [0, 1, 2, 3, 4, 5]
+        self.ensemble = 2 if quick else 5
+        self.verbose = False
+        for k, v in over.items():
+            assert hasattr(self, k), k
+            setattr(self, k, v)
+
+
+def setup_determinism(seed, threads=2):
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def run(args, log=print):
+    setup_determinism(args.seed)
+    cfg = Config(args.quick, **dict(kv for kv in (args.set or [])))
+    t_start = time.time()
+    data_all, sidecar = load_dataset(args.data)
+    data = select_records(data_all, DS1)  # paced records and DS2 never enter training or statistics
+    missing = sorted(set(DS1) - set(np.unique(data["record"])))
+    if missing:
+        log(f"warning: DS1 records missing from the dataset: {' '.join(missing)}")
+    folds = [[r for r in f if r not in missing] for f in FOLDS]
+    counts = np.bincount(data["y"], minlength=5)
+    log(f"DS1: {len(data['y'])} beats, " + ", ".join(f"{n} {c}" for n, c in zip(LABELS, counts)))
+    dataset_sha = sha256_file(args.data)
+
+    log(f"cross-validation ({len(folds)} folds, {cfg.epochs} epochs each)")
+    m, stats, y_pred = cross_validate(data, folds, cfg, args.seed, log)
+    log(format_table(stats, m))
+    t_cv = time.time() - t_start
+    if args.cv_only:  # experiments: keep the out-of-fold predictions, skip the final fit
+        os.makedirs(args.out, exist_ok=True)
+        np.savez(os.path.join(args.out, "oof.npz"), y=data["y"], pred=y_pred, record=data["record"])
+        log(f"cross-validation only: {t_cv:.0f} s")
+        return None
+
+    log("final fit on all of DS1")
+    model = train_model(data["x"], data["rr"], data["y"], cfg, args.seed, log if cfg.verbose else None, data["record"])
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, "beat-cnn.onnx")
+    export_onnx(model, onnx_path)
+    onnx_sha = sha256_file(onnx_path)
+
+    picks = pick_test_vectors(data, args.seed)
+    probs = predict(model, data["x"][picks], data["rr"][picks])
+    test_vectors = [{"record": str(data["record"][i]), "sample": int(data["sample"][i]), "label": LABELS[data["y"][i]],
+                     "beat": data["x"][i].astype(float).tolist(), "rr": data["rr"][i].astype(float).tolist(),
+                     "probabilities": p.astype(float).tolist()} for i, p in zip(picks, probs)]
+    # the exported graph must give what PyTorch gives
+    from onnx_check import run_onnx
+    onnx_probs = run_onnx(onnx_path, data["x"][picks], data["rr"][picks])
+    parity = float(np.abs(onnx_probs - probs).max())
+    log(f"ONNX (numpy reference evaluator) vs PyTorch on the test vectors: max |diff| {parity:.2e}")
+    assert parity < 1e-5, parity
+
+    macs = count_macs(model)
+    params = sum(p.numel() for p in model.parameters())
+    cv = {"classes": stats, "matrix": m.tolist(), "beats": len(data["y"]),
+          "class_counts": {n: int(c) for n, c in zip(LABELS, counts)}}
+    card = model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, args.tolerance, macs, params)
+    card["training"]["wall_s"] = {"cross_validation": round(t_cv), "total": round(time.time() - t_start)}
+    card_path = os.path.join(args.out, "beat-cnn.json")
+    with open(card_path, "w") as f:
+        json.dump(card, f, indent=1)
+        f.write("\n")
+    log(f"wrote {onnx_path} (sha256 {onnx_sha}) and {card_path}; {params} parameters, {macs} MACs per beat; "
+        f"{time.time() - t_start:.0f} s")
+    return card
+
+
+def parse_set(s):
+    k, v = s.split("=", 1)
+    return k, json.loads(v)
+
+
+def main_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="beat dataset .npz from `hearttwin dataset beats` (sidecar .json beside it)")
+    ap.add_argument("--out", default="models", help="folder for beat-cnn.onnx and beat-cnn.json")
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
+    ap.add_argument("--tolerance", type=float, default=0.0,
+                    help="reproducibility tolerance (percentage points) observed between re-runs, recorded in the card")
+    ap.add_argument("--cv-only", action="store_true", help="experiments: cross-validate only, save out-of-fold predictions")
+    ap.add_argument("--set", type=parse_set, action="append", metavar="KEY=JSON",
+                    help="override a hyperparameter (experiments only; the shipped model uses the defaults)")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    torch.set_num_threads(2)
+    run(main_args(argv))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    main()
