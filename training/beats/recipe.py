@@ -4,7 +4,7 @@ Reads the beat dataset that `hearttwin dataset beats` exports (docs/beat-model-c
 `<out>/beat-cnn.onnx` and `<out>/beat-cnn.json`. Deterministic: the same command on the same machine
 gives the same figures and the same ONNX bytes.
 
-    /usr/bin/python3 training/beats/recipe.py --data /work/datasets/mitdb-beats-v1.npz --out models
+    /usr/bin/python3 training/beats/recipe.py --data training/data/mitdb-beats-v1.npz --out models
 """
 import argparse
 import hashlib

@@ -38,6 +38,33 @@ public static class EcgLeads
         return selected.Count > 0 ? [.. selected] : [.. Enumerable.Range(0, header.Signals.Count)];
     }
 
+    // Limb leads along the heart's usual axis, in order of preference: the rhythm leads that beat models are trained on.
+    private static readonly string[] RhythmLeadNames =
+        ["MLII", "II", "ECG LEAD II", "MODIFIED LEAD II", "MLI", "I", "ECG LEAD I", "MLIII", "III", "ECG LEAD III"];
+
+    /// <summary>
+    /// The position, within <see cref="Select"/>'s list, of the lead that beat models read: the first of MLII, II, MLI, I,
+    /// MLIII, III that the header names, else the first ECG lead. Holters and MIT-BIH usually record modified lead II
+    /// first, but not always (MIT-BIH 114 records V5 first), and a chest lead's beats look different.
+    /// </summary>
+    public static int RhythmLead(WfdbHeader header)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        var selected = Select(header);
+        foreach (var name in RhythmLeadNames)
+        {
+            for (var k = 0; k < selected.Length; k++)
+            {
+                if (string.Equals(header.Signals[selected[k]].Description.Trim(), name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return k;
+                }
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>Physical ECG leads in mV, ready for detection: units converted from µV/V where declared.</summary>
     public static List<float[]> ReadMillivolts(WfdbRecord record)
     {

@@ -10,7 +10,7 @@ namespace HeartTwin.Cli.Commands;
 internal sealed record ClassifiedRecord(string Record, double SampleRateHz, long Length, long[] Beats, AamiClass[] Classes, float[] Probabilities, int ClassCount);
 
 /// <summary>
-/// What the twin does to a recording, offline: detect beats on every ECG lead, cut their windows from the first lead
+/// What the twin does to a recording, offline: detect beats on every ECG lead, cut their windows from the rhythm lead (MLII where there is one)
 /// (the same extractor that made the training set), and classify them in batches.
 /// </summary>
 internal static class BeatPipeline
@@ -68,7 +68,7 @@ internal static class BeatPipeline
         var leads = EcgLeads.ReadMillivolts(record);
         var fs = record.SamplingFrequencyHz;
         var beats = QrsDetector.Detect(leads, fs);
-        var features = BeatFeatureExtractor.ExtractAll(leads[0], fs, beats, BeatWindowSpec.Version1);
+        var features = BeatFeatureExtractor.ExtractAll(leads[EcgLeads.RhythmLead(record.Header)], fs, beats, BeatWindowSpec.Version1);
         var n = features.Count;
         var beatLength = model.BeatLength;
         var rrLength = model.RrFeatureCount;

@@ -125,7 +125,8 @@ internal static class DatasetBeatsCommand
         var wfdb = database.ReadRecord(name);
         var fs = wfdb.SamplingFrequencyHz;
         var leads = EcgLeads.ReadMillivolts(wfdb);
-        var leadName = wfdb.Header.Signals[EcgLeads.Select(wfdb.Header)[0]].Description;
+        var rhythmLead = EcgLeads.RhythmLead(wfdb.Header);
+        var leadName = wfdb.Header.Signals[EcgLeads.Select(wfdb.Header)[rhythmLead]].Description;
         var detections = QrsDetector.Detect(leads, fs);
 
         var referenceSamples = new List<long>();
@@ -140,7 +141,7 @@ internal static class DatasetBeatsCommand
         }
 
         // Features come from every detection, as the streaming path sees them; only matched beats are kept.
-        var features = BeatFeatureExtractor.ExtractAll(leads[0], fs, detections, spec);
+        var features = BeatFeatureExtractor.ExtractAll(leads[rhythmLead], fs, detections, spec);
         var window = (long)Math.Round(BeatMatcher.DefaultWindowMs / 1000.0 * fs);
         var kept = new List<BeatFeatures>();
         var labels = new List<AamiClass>();
@@ -180,7 +181,7 @@ internal static class DatasetBeatsCommand
             "hearttwin-beats",
             new BeatDatasetSpec(
                 spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, BeatWindowSpec.Channels,
-                "first ECG lead",
+                "rhythm lead (MLII, II, MLI, I, MLIII, III, else the first ECG lead)",
                 new BeatDatasetFilter(spec.BaselineCutoffHz, spec.BaselineOrder, spec.LowPassCutoffHz, spec.LowPassOrder, null),
                 spec.FiducialDelayFrequencyHz, spec.TemplateBeats, spec.AmplitudeBeats, spec.AmplitudeFloorMv, spec.LocalRrIntervals,
                 BeatWindowSpec.RrFeatureNames),
