@@ -208,7 +208,7 @@ public static class Npy
         }
     }
 
-    private static void CheckShape(int length, ReadOnlySpan<long> shape)
+    internal static void CheckShape(int length, ReadOnlySpan<long> shape)
     {
         long product = 1;
         foreach (long d in shape)

@@ -28,7 +28,7 @@ public sealed class NpzWriter
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(shape);
-        CheckShape(data.Length, shape);
+        Npy.CheckShape(data.Length, shape);
         return AddEntry(name, s => Npy.Write(s, data, shape));
     }
 
@@ -42,7 +42,7 @@ public sealed class NpzWriter
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(shape);
-        CheckShape(data.Length, shape);
+        Npy.CheckShape(data.Length, shape);
         return AddEntry(name, s => Npy.Write(s, data, shape));
     }
 
@@ -56,7 +56,7 @@ public sealed class NpzWriter
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(shape);
-        CheckShape(data.Length, shape);
+        Npy.CheckShape(data.Length, shape);
         return AddEntry(name, s => Npy.Write(s, data, shape));
     }
 
@@ -103,25 +103,6 @@ public sealed class NpzWriter
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
         WriteTo(file);
-    }
-
-    private static void CheckShape(int length, long[] shape)
-    {
-        long product = 1;
-        foreach (long d in shape)
-        {
-            if (d < 0)
-            {
-                throw new ArgumentException($"Shape dimensions must not be negative; got {d}.", nameof(shape));
-            }
-
-            product *= d;
-        }
-
-        if (product != length)
-        {
-            throw new ArgumentException($"The shape holds {product} elements but the data has {length}.", nameof(shape));
-        }
     }
 
     private NpzWriter AddEntry(string name, Action<Stream> write)

@@ -17,4 +17,19 @@ internal static class CommonOptions
         format.AcceptOnlyFromAmong("table", "json");
         return format;
     }
+
+    /// <summary>Prints a report as one JSON object (<c>--format json</c>) or as the command's table.</summary>
+    public static int WriteReport<T>(string? format, T report, System.Text.Json.JsonSerializerOptions json, Action<T, TextWriter> table, TextWriter stdout)
+    {
+        if (format == "json")
+        {
+            stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(report, json));
+        }
+        else
+        {
+            table(report, stdout);
+        }
+
+        return 0;
+    }
 }

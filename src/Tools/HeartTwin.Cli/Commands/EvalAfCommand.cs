@@ -28,16 +28,7 @@ internal static class EvalAfCommand
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference");
-            if (parse.GetValue(format) == "json")
-            {
-                stdout.WriteLine(JsonSerializer.Serialize(report, Json));
-            }
-            else
-            {
-                WriteTable(report, stdout);
-            }
-
-            return 0;
+            return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
     }

@@ -24,16 +24,7 @@ internal static class EvalQrsCommand
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write), parse.GetValue(errors));
-            if (parse.GetValue(format) == "json")
-            {
-                stdout.WriteLine(JsonSerializer.Serialize(report, Json));
-            }
-            else
-            {
-                WriteTable(report, stdout);
-            }
-
-            return 0;
+            return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
     }
