@@ -100,72 +100,21 @@ public static class Npy
     /// <param name="data">Elements in C order.</param>
     /// <param name="shape">Shape; its product must equal the element count.</param>
     /// <exception cref="ArgumentException">The shape does not match the data.</exception>
-    public static void Write(Stream stream, ReadOnlySpan<float> data, ReadOnlySpan<long> shape)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        CheckShape(data.Length, shape);
-        stream.Write(Header(Float32Dtype, shape));
-        if (BitConverter.IsLittleEndian)
-        {
-            stream.Write(MemoryMarshal.AsBytes(data));
-            return;
-        }
-
-        Span<byte> b = stackalloc byte[4];
-        foreach (float v in data)
-        {
-            BinaryPrimitives.WriteSingleLittleEndian(b, v);
-            stream.Write(b);
-        }
-    }
+    public static void Write(Stream stream, ReadOnlySpan<float> data, ReadOnlySpan<long> shape) => WriteNumeric(stream, data, shape, Float32Dtype);
 
     /// <summary>Writes an int64 array.</summary>
     /// <param name="stream">Destination.</param>
     /// <param name="data">Elements in C order.</param>
     /// <param name="shape">Shape; its product must equal the element count.</param>
     /// <exception cref="ArgumentException">The shape does not match the data.</exception>
-    public static void Write(Stream stream, ReadOnlySpan<long> data, ReadOnlySpan<long> shape)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        CheckShape(data.Length, shape);
-        stream.Write(Header(Int64Dtype, shape));
-        if (BitConverter.IsLittleEndian)
-        {
-            stream.Write(MemoryMarshal.AsBytes(data));
-            return;
-        }
-
-        Span<byte> b = stackalloc byte[8];
-        foreach (long v in data)
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(b, v);
-            stream.Write(b);
-        }
-    }
+    public static void Write(Stream stream, ReadOnlySpan<long> data, ReadOnlySpan<long> shape) => WriteNumeric(stream, data, shape, Int64Dtype);
 
     /// <summary>Writes an int32 array.</summary>
     /// <param name="stream">Destination.</param>
     /// <param name="data">Elements in C order.</param>
     /// <param name="shape">Shape; its product must equal the element count.</param>
     /// <exception cref="ArgumentException">The shape does not match the data.</exception>
-    public static void Write(Stream stream, ReadOnlySpan<int> data, ReadOnlySpan<long> shape)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        CheckShape(data.Length, shape);
-        stream.Write(Header(Int32Dtype, shape));
-        if (BitConverter.IsLittleEndian)
-        {
-            stream.Write(MemoryMarshal.AsBytes(data));
-            return;
-        }
-
-        Span<byte> b = stackalloc byte[4];
-        foreach (int v in data)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(b, v);
-            stream.Write(b);
-        }
-    }
+    public static void Write(Stream stream, ReadOnlySpan<int> data, ReadOnlySpan<long> shape) => WriteNumeric(stream, data, shape, Int32Dtype);
 
     /// <summary>
     /// Writes a one-dimensional array of fixed-width Unicode strings (<c>&lt;U{width}</c>): each string as UTF-32LE
@@ -205,6 +154,31 @@ public static class Npy
             }
 
             stream.Write(encoded);
+        }
+    }
+
+    private static void WriteNumeric<T>(Stream stream, ReadOnlySpan<T> data, ReadOnlySpan<long> shape, string dtype)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        CheckShape(data.Length, shape);
+        stream.Write(Header(dtype, shape));
+        var bytes = MemoryMarshal.AsBytes(data);
+        if (BitConverter.IsLittleEndian)
+        {
+            stream.Write(bytes);
+            return;
+        }
+
+        // NumPy's '<' dtypes are little-endian: swap each element's bytes on a big-endian machine.
+        var size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        Span<byte> element = stackalloc byte[16];
+        for (var k = 0; k < bytes.Length; k += size)
+        {
+            var e = element[..size];
+            bytes.Slice(k, size).CopyTo(e);
+            e.Reverse();
+            stream.Write(e);
         }
     }
 
