@@ -9,6 +9,9 @@ namespace HeartTwin.Cli.Commands;
 /// <summary>A record's detected beats with the class a model gave each, and the probabilities behind it.</summary>
 internal sealed record ClassifiedRecord(string Record, double SampleRateHz, long Length, long[] Beats, AamiClass[] Classes, float[] Probabilities, int ClassCount);
 
+/// <summary>A record's detections with the beat features of each, from the rhythm lead.</summary>
+internal sealed record RecordBeatFeatures(string Record, string Lead, double SampleRateHz, long Length, long[] Detections, List<BeatFeatures> Features);
+
 /// <summary>
 /// What the twin does to a recording, offline: detect beats on every ECG lead, cut their windows from the rhythm lead (MLII where there is one)
 /// (the same extractor that made the training set), and classify them in batches.
@@ -62,13 +65,25 @@ internal static class BeatPipeline
         return model;
     }
 
-    public static ClassifiedRecord Run(WfdbDatabase database, string name, BeatClassifier model)
+    /// <summary>
+    /// Reads a record as the twin reads a stream: detect on every ECG lead, then cut each detection's window and RR features
+    /// from the rhythm lead. The dataset exporter and the classifier both start here, so training and serving read beats alike.
+    /// </summary>
+    public static RecordBeatFeatures Extract(WfdbDatabase database, string name, BeatWindowSpec spec)
     {
         var record = database.ReadRecord(name);
         var leads = EcgLeads.ReadMillivolts(record);
+        var rhythmLead = EcgLeads.RhythmLead(record.Header);
         var fs = record.SamplingFrequencyHz;
-        var beats = QrsDetector.Detect(leads, fs);
-        var features = BeatFeatureExtractor.ExtractAll(leads[EcgLeads.RhythmLead(record.Header)], fs, beats, BeatWindowSpec.Version1);
+        var detections = QrsDetector.Detect(leads, fs);
+        var features = BeatFeatureExtractor.ExtractAll(leads[rhythmLead], fs, detections, spec);
+        var leadName = record.Header.Signals[EcgLeads.Select(record.Header)[rhythmLead]].Description;
+        return new RecordBeatFeatures(name, leadName, fs, record.Length, detections, features);
+    }
+
+    public static ClassifiedRecord Run(WfdbDatabase database, string name, BeatClassifier model)
+    {
+        var (_, _, fs, length, _, features) = Extract(database, name, BeatWindowSpec.Version1);
         var n = features.Count;
         var beatLength = model.BeatLength;
         var rrLength = model.RrFeatureCount;
@@ -107,7 +122,7 @@ internal static class BeatPipeline
             predicted[i] = labels[best];
         }
 
-        return new ClassifiedRecord(name, fs, record.Length, samples, predicted, p, classes);
+        return new ClassifiedRecord(name, fs, length, samples, predicted, p, classes);
     }
 
     private static AamiClass ParseLabel(string label) =>

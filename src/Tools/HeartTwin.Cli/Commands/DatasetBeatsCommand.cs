@@ -122,12 +122,7 @@ internal static class DatasetBeatsCommand
 
     private static RecordBeats ExtractRecord(WfdbDatabase database, string name, BeatWindowSpec spec)
     {
-        var wfdb = database.ReadRecord(name);
-        var fs = wfdb.SamplingFrequencyHz;
-        var leads = EcgLeads.ReadMillivolts(wfdb);
-        var rhythmLead = EcgLeads.RhythmLead(wfdb.Header);
-        var leadName = wfdb.Header.Signals[EcgLeads.Select(wfdb.Header)[rhythmLead]].Description;
-        var detections = QrsDetector.Detect(leads, fs);
+        var (_, leadName, fs, _, detections, features) = BeatPipeline.Extract(database, name, spec);
 
         var referenceSamples = new List<long>();
         var referenceLabels = new List<AamiClass>();
@@ -141,7 +136,6 @@ internal static class DatasetBeatsCommand
         }
 
         // Features come from every detection, as the streaming path sees them; only matched beats are kept.
-        var features = BeatFeatureExtractor.ExtractAll(leads[rhythmLead], fs, detections, spec);
         var window = (long)Math.Round(BeatMatcher.DefaultWindowMs / 1000.0 * fs);
         var kept = new List<BeatFeatures>();
         var labels = new List<AamiClass>();
