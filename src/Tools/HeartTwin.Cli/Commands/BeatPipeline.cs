@@ -38,31 +38,36 @@ internal static class BeatPipeline
         throw new UsageException("no models folder found; pass --model models/<name>.onnx.");
     }
 
-    /// <summary>Loads the model named by <paramref name="modelPath"/> (its .onnx or its card), or the default model of the models folder.</summary>
-    public static BeatClassifier LoadModel(string? modelPath)
+    /// <summary>
+    /// Loads the model named by <paramref name="modelPath"/> (its .onnx or its card), or every model of the models folder.
+    /// The registry owns the models; its <see cref="ModelRegistry.Default"/> is the one to use, checked against spec v1.
+    /// </summary>
+    public static ModelRegistry LoadModels(string? modelPath)
     {
-        BeatClassifier model;
-        if (modelPath is null)
+        var registry = new ModelRegistry();
+        try
         {
-            using var registry = new ModelRegistry();
-            var dir = DefaultModelsDirectory();
-            var loaded = registry.LoadDirectory(dir);
-            if (loaded.Count == 0)
+            if (modelPath is null)
             {
-                throw new UsageException($"no beat model in {dir}; pass --model models/<name>.onnx.");
+                var dir = DefaultModelsDirectory();
+                if (registry.LoadDirectory(dir).Count == 0)
+                {
+                    throw new UsageException($"no beat model in {dir}; pass --model models/<name>.onnx.");
+                }
+            }
+            else
+            {
+                registry.Register(Path.ChangeExtension(modelPath, ".json"));
             }
 
-            // The registry owns what it loaded; load the default again so that the caller owns its copy.
-            model = BeatClassifier.Load(registry.Default.CardPath);
+            registry.Default.EnsureCompatible(BeatInputSpec.From(BeatWindowSpec.Version1));
+            return registry;
         }
-        else
+        catch
         {
-            var card = Path.ChangeExtension(modelPath, ".json");
-            model = BeatClassifier.Load(card);
+            registry.Dispose();
+            throw;
         }
-
-        model.EnsureCompatible(BeatInputSpec.From(BeatWindowSpec.Version1));
-        return model;
     }
 
     /// <summary>

@@ -23,7 +23,8 @@ internal static class ClassifyCommand
             var database = WfdbDatabase.Open(parse.GetValue(db)!);
             var name = parse.GetValue(record)!;
             var outDir = parse.GetValue(output)!;
-            using var classifier = BeatPipeline.LoadModel(parse.GetValue(model));
+            using var models = BeatPipeline.LoadModels(parse.GetValue(model));
+            var classifier = models.Default;
             var result = BeatPipeline.Run(database, name, classifier);
             Directory.CreateDirectory(outDir);
             var path = Path.Combine(outDir, name + "." + Annotator);

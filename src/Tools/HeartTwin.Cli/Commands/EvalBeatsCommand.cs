@@ -42,7 +42,8 @@ internal static class EvalBeatsCommand
     {
         var database = WfdbDatabase.Open(dbDir);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
-        using var model = BeatPipeline.LoadModel(modelPath);
+        using var models = BeatPipeline.LoadModels(modelPath);
+        var model = models.Default;
         var results = new RecordBeatResult?[names.Count];
         Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
