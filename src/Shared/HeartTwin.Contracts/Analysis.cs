@@ -1,0 +1,96 @@
+namespace HeartTwin.Contracts;
+
+/// <summary>The AAMI EC57 beat classes, in the order models and confusion matrices use.</summary>
+public static class BeatClasses
+{
+    /// <summary>Normal and bundle-branch-block beats.</summary>
+    public const string N = "N";
+    /// <summary>Supraventricular ectopic beats.</summary>
+    public const string S = "S";
+    /// <summary>Ventricular ectopic beats.</summary>
+    public const string V = "V";
+    /// <summary>Fusion of ventricular and normal beats.</summary>
+    public const string F = "F";
+    /// <summary>Unclassifiable (and paced) beats.</summary>
+    public const string Q = "Q";
+    /// <summary>All classes in order.</summary>
+    public static readonly IReadOnlyList<string> All = [N, S, V, F, Q];
+}
+
+/// <summary>Rhythm labels of the twin.</summary>
+public static class RhythmLabels
+{
+    /// <summary>Not enough data yet.</summary>
+    public const string Unknown = "unknown";
+    /// <summary>Regular rhythm (sinus or otherwise not AF).</summary>
+    public const string Regular = "regular";
+    /// <summary>Atrial fibrillation.</summary>
+    public const string AtrialFibrillation = "AF";
+}
+
+/// <summary>Ask the Agent to analyse a patient now, outside its schedule.</summary>
+/// <param name="PatientId">The patient.</param>
+/// <param name="RequestedBy">Who asked (user or system id), for the record.</param>
+public sealed record AnalysisRequested(string PatientId, string RequestedBy) : IPatientMessage;
+
+/// <summary>Classify a batch of beat windows (request to the Inference block; answered with <see cref="ClassifyBeatsResult"/>).</summary>
+/// <param name="FeatureSpec">Input specification the windows follow; the model must accept it.</param>
+/// <param name="BeatCount">Number of beats.</param>
+/// <param name="Windows">Flattened [beat][channel][sample].</param>
+/// <param name="RrFeatures">Flattened [beat][feature].</param>
+/// <param name="Model">Model name or name@version; null for the registry's default.</param>
+public sealed record ClassifyBeatsRequest(string FeatureSpec, int BeatCount, float[] Windows, float[] RrFeatures, string? Model = null);
+
+/// <summary>Class probabilities for each beat of a <see cref="ClassifyBeatsRequest"/>.</summary>
+/// <param name="ModelId">The model that produced them, name@version.</param>
+/// <param name="Labels">Class labels in probability order.</param>
+/// <param name="Probabilities">Flattened [beat][class].</param>
+public sealed record ClassifyBeatsResult(string ModelId, IReadOnlyList<string> Labels, float[] Probabilities);
+
+/// <summary>A beat with the class the model gave it.</summary>
+/// <param name="Time">UTC time of the beat's R peak.</param>
+/// <param name="Class">AAMI class label.</param>
+/// <param name="Confidence">Probability of that class, 0–1.</param>
+public sealed record ClassifiedBeat(DateTimeOffset Time, string Class, double Confidence);
+
+/// <summary>The twin's view of a patient's heart at one moment.</summary>
+/// <param name="PatientId">The patient.</param>
+/// <param name="UpdatedAt">UTC time the state was computed.</param>
+/// <param name="SignalTime">UTC time of the latest signal the state covers.</param>
+/// <param name="HeartRateBpm">Averaged heart rate (over the last window of beats); null when unknown.</param>
+/// <param name="InstantHeartRateBpm">Heart rate from the last RR interval; null when unknown.</param>
+/// <param name="SdnnMs">HRV: SDNN over the last five minutes of normal-to-normal intervals; null when too few.</param>
+/// <param name="RmssdMs">HRV: RMSSD over the same span; null when too few.</param>
+/// <param name="Pnn50Percent">HRV: pNN50 (0–100) over the same span; null when too few.</param>
+/// <param name="Rhythm">One of <see cref="RhythmLabels"/>.</param>
+/// <param name="BeatCounts">Beats per AAMI class since the twin started.</param>
+/// <param name="AfBurdenPercent">Share of analysed beats in AF (0–100).</param>
+/// <param name="SignalQuality">Latest window's quality index 0–1; null before the first window.</param>
+/// <param name="ModelId">The model that classified the beats, name@version.</param>
+/// <param name="DeviceId">The device currently feeding the twin.</param>
+/// <param name="DeviceConnected">Whether that device is connected (or has sent data recently).</param>
+/// <param name="LastSequence">The last sample batch sequence that the analysis covers.</param>
+public sealed record TwinState(
+    string PatientId,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? SignalTime,
+    double? HeartRateBpm,
+    double? InstantHeartRateBpm,
+    double? SdnnMs,
+    double? RmssdMs,
+    double? Pnn50Percent,
+    string Rhythm,
+    IReadOnlyDictionary<string, long> BeatCounts,
+    double AfBurdenPercent,
+    double? SignalQuality,
+    string? ModelId,
+    string? DeviceId,
+    bool DeviceConnected,
+    long? LastSequence);
+
+/// <summary>The Agent analysed new data for a patient.</summary>
+/// <param name="PatientId">The patient.</param>
+/// <param name="State">The twin state after the analysis.</param>
+/// <param name="Beats">Beats classified in this analysis.</param>
+/// <param name="DeviceId">The device stream the beats belong to.</param>
+public sealed record AnalysisCompleted(string PatientId, TwinState State, IReadOnlyList<ClassifiedBeat> Beats, string? DeviceId) : IPatientMessage;
