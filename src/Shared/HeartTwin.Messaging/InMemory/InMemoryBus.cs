@@ -23,6 +23,7 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly List<Task> workers = [];
     private long published;
+    private int disposed;
 
     /// <summary>Creates the bus and starts one worker per partition of every registered subscription.</summary>
     public InMemoryBus(IServiceProvider services, IEnumerable<SubscriptionDescriptor> descriptors, IDeadLetters deadLetters,
@@ -189,6 +190,12 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // The container may dispose the bus twice (as InMemoryBus and as IMessageBus).
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
+
         foreach (var list in subscriptions.Values)
         {
             foreach (var s in list)
