@@ -123,7 +123,17 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
 
     private async Task RunPartitionAsync(Subscription subscription, ChannelReader<Envelope> reader)
     {
-        var handler = services.GetRequiredService(subscription.Descriptor.HandlerType);
+        // Handlers are resolved here, not in the constructor: they depend on the bus themselves.
+        object handler;
+        try
+        {
+            handler = services.GetRequiredService(subscription.Descriptor.HandlerType);
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // The container is being disposed before this worker started: nothing to deliver.
+        }
+
         try
         {
             while (await reader.WaitToReadAsync(stopping.Token).ConfigureAwait(false))
@@ -214,9 +224,11 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
         {
             await Task.WhenAll(workers).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+#pragma warning disable CA1031 // Shutdown must finish whatever a worker died of; it was logged where it happened.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            // Expected on shutdown.
+            // Expected on shutdown (cancellation).
         }
 
         stopping.Dispose();
