@@ -193,7 +193,15 @@ public sealed class PolicyHarness : IAsyncDisposable
             await service.StopAsync(CancellationToken.None);
         }
 
-        await provider.DisposeAsync();
+        try
+        {
+            await provider.DisposeAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // InMemoryBus's partition workers resolve their handler lazily; one that starts only while the container
+            // is being disposed faults, and the bus's DisposeAsync rethrows it (reported to the Messaging owner).
+        }
     }
 }
 
