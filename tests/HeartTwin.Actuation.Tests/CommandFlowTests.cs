@@ -138,7 +138,7 @@ public sealed class CommandFlowTests
     }
 
     [Fact]
-    public async Task Failed_ack_and_acks_for_unknown_commands_or_other_devices()
+    public async Task Failed_ack_marks_the_command_failed_and_acks_for_unknown_commands_or_other_devices_are_ignored()
     {
         await using var h = ActuationHarness.Create();
         await h.Bus.PublishAsync(ActuationHarness.Decision());
