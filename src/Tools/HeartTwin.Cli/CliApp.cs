@@ -22,6 +22,7 @@ internal static class CliApp
         root.Subcommands.Add(dataset);
         root.Subcommands.Add(ClassifyCommand.Create(stdout, stderr));
         root.Subcommands.Add(Simulation.SimulateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(Load.LoadCommand.Create(stdout, stderr));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return root.Parse(args).Invoke(config);
     }
