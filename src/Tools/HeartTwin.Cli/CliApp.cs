@@ -21,6 +21,8 @@ internal static class CliApp
         dataset.Subcommands.Add(DatasetBeatsCommand.Create(stdout, stderr));
         root.Subcommands.Add(dataset);
         root.Subcommands.Add(ClassifyCommand.Create(stdout, stderr));
+        root.Subcommands.Add(Simulation.SimulateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(Load.LoadCommand.Create(stdout, stderr));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return root.Parse(args).Invoke(config);
     }
