@@ -1,4 +1,5 @@
 using HeartTwin.Cli.Simulation;
+using HeartTwin.Simulation;
 using HeartTwin.Contracts;
 
 namespace HeartTwin.Signals.Tests.Simulation;

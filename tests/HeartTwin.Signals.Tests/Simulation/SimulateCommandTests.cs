@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using HeartTwin.Cli.Simulation;
+using HeartTwin.Simulation;
 using HeartTwin.Contracts;
 using HeartTwin.Contracts.Wire;
 using HeartTwin.Signals.Tests.Cli;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HeartTwin.Cli.Commands;
 using HeartTwin.Cli.Simulation;
+using HeartTwin.Simulation;
 
 namespace HeartTwin.Cli.Load;
 

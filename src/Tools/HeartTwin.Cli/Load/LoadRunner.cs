@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using HeartTwin.Cli.Simulation;
+using HeartTwin.Simulation;
 
 namespace HeartTwin.Cli.Load;
 

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using HeartTwin.Cli.Simulation;
+using HeartTwin.Simulation;
 using HeartTwin.Contracts.Wire;
 
 namespace HeartTwin.Cli.Load;

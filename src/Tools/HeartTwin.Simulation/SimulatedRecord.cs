@@ -1,11 +1,10 @@
 using System.Globalization;
-using HeartTwin.Cli.Commands;
 using HeartTwin.Contracts;
 using HeartTwin.Signals;
 using HeartTwin.Signals.Edf;
 using HeartTwin.Signals.Wfdb;
 
-namespace HeartTwin.Cli.Simulation;
+namespace HeartTwin.Simulation;
 
 /// <summary>
 /// A recording as a device holds it: integer ADC samples per lead at one rate, with each lead's name, gain and baseline.

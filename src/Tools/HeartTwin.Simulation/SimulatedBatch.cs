@@ -2,7 +2,7 @@ using System.Text.Json;
 using HeartTwin.Contracts;
 using HeartTwin.Contracts.Wire;
 
-namespace HeartTwin.Cli.Simulation;
+namespace HeartTwin.Simulation;
 
 /// <summary>One batch a simulated device sends: a slice of the record, all leads.</summary>
 /// <param name="Sequence">The device's batch sequence number.</param>

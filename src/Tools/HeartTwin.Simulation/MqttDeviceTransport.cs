@@ -8,7 +8,7 @@ using MQTTnet.Exceptions;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 
-namespace HeartTwin.Cli.Simulation;
+namespace HeartTwin.Simulation;
 
 /// <summary>
 /// A device on MQTT: client id and username = device id, password = the device token, MQTT 5 with a persistent session

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using HeartTwin.Contracts.Wire;
 
-namespace HeartTwin.Cli.Simulation;
+namespace HeartTwin.Simulation;
 
 /// <summary>
 /// A device on HTTP: <c>POST {url}/api/devices/{id}/samples</c> with its bearer token. A 2xx means durable. 503 and 429 are

@@ -2,7 +2,7 @@ using System.Globalization;
 using HeartTwin.Contracts;
 using HeartTwin.Contracts.Wire;
 
-namespace HeartTwin.Cli.Simulation;
+namespace HeartTwin.Simulation;
 
 /// <summary>How a <see cref="DeviceSimulator"/> streams.</summary>
 internal sealed record DeviceSimulatorOptions

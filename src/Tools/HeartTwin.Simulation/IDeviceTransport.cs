@@ -1,6 +1,6 @@
 using HeartTwin.Contracts.Wire;
 
-namespace HeartTwin.Cli.Simulation;
+namespace HeartTwin.Simulation;
 
 /// <summary>How a simulated device reaches the twin: MQTT or HTTP. A transport retries transient failures itself.</summary>
 internal interface IDeviceTransport : IAsyncDisposable

@@ -1,0 +1,4 @@
+using HeartTwin.Host;
+
+await using var app = TwinApp.Build(args);
+await app.RunAsync();
