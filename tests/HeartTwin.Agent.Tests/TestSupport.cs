@@ -298,7 +298,7 @@ internal sealed class AgentHarness : IAsyncDisposable
 
     internal AgentScheduler Scheduler { get; }
 
-    public static async Task<AgentHarness> StartAsync(Dictionary<string, string?>? settings = null, FakeStorage? storage = null, bool withStorage = true)
+    public static async Task<AgentHarness> StartAsync(Dictionary<string, string?>? settings = null, FakeStorage? storage = null, bool withStorage = true, Action<IServiceCollection>? configure = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = TestData.RepoRoot });
         var config = new Dictionary<string, string?>
@@ -330,6 +330,7 @@ internal sealed class AgentHarness : IAsyncDisposable
 
         builder.Services.AddMessageHandler<ActionProposed, Recorder>();
         builder.Services.AddMessageHandler<AnalysisCompleted, Recorder>();
+        configure?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync();
         await host.Services.GetRequiredService<TwinRegistry>().Ready.WaitAsync(TimeSpan.FromSeconds(10));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
@@ -74,6 +75,9 @@ internal sealed partial class AgentScheduler(
         }
     }
 
+    /// <summary>Where the last run's time went (for benchmarks and the load tool's profile).</summary>
+    internal RunTimings? LastRun { get; private set; }
+
     /// <summary>One analysis run over every patient (the scheduler calls it; tests call it to step deterministically).</summary>
     internal async Task RunOnceAsync(CancellationToken cancellationToken = default)
     {
@@ -81,17 +85,24 @@ internal sealed partial class AgentScheduler(
         try
         {
             var now = time.GetUtcNow();
+            long t0 = Stopwatch.GetTimestamp();
             var work = Collect(now);
             await ClassifyAsync(work, cancellationToken).ConfigureAwait(false);
+            long t1 = Stopwatch.GetTimestamp();
             await PullWindowsAsync(work, now, cancellationToken).ConfigureAwait(false);
+            long t2 = Stopwatch.GetTimestamp();
             foreach (var item in work)
             {
                 Fold(item, now);
             }
 
+            long t3 = Stopwatch.GetTimestamp();
             await Parallel.ForEachAsync(work.Where(w => w.Proposals.Count > 0 || w.Completed is not null),
                 new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
                 PublishAsync).ConfigureAwait(false);
+            long t4 = Stopwatch.GetTimestamp();
+            LastRun = new RunTimings(work.Count, work.Sum(w => w.Beats.Count), Stopwatch.GetElapsedTime(t0, t1), Stopwatch.GetElapsedTime(t1, t2),
+                Stopwatch.GetElapsedTime(t2, t3), Stopwatch.GetElapsedTime(t3, t4));
         }
         finally
         {
@@ -522,3 +533,6 @@ internal sealed partial class AgentScheduler(
         public AnalysisCompleted? Completed { get; set; }
     }
 }
+
+/// <summary>Where one analysis run's time went.</summary>
+internal sealed record RunTimings(int Patients, int Beats, TimeSpan Classify, TimeSpan Windows, TimeSpan Fold, TimeSpan Publish);
