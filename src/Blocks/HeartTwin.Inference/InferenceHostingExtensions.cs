@@ -1,3 +1,5 @@
+using HeartTwin.Contracts;
+using HeartTwin.Messaging;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -26,6 +28,20 @@ public static class InferenceHostingExtensions
             sp.GetRequiredService<IOptions<InferenceOptions>>(),
             sp.GetService<IHostEnvironment>(),
             sp.GetService<ILogger<ModelRegistry>>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the Inference block as a bus participant: everything <see cref="AddInference"/> registers, and the
+    /// <see cref="ClassifyBeatsHandler"/> that answers <see cref="ClassifyBeatsRequest"/>. The host adds the bus itself
+    /// (<c>services.AddMessaging()</c>).
+    /// </summary>
+    /// <param name="builder">The host builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static IHostApplicationBuilder AddInferenceBlock(this IHostApplicationBuilder builder)
+    {
+        builder.AddInference();
+        builder.Services.AddRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult, ClassifyBeatsHandler>();
         return builder;
     }
 }

@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using HeartTwin.Contracts;
+using HeartTwin.Messaging;
+using HeartTwin.Signals.Beats;
+
+namespace HeartTwin.Inference;
+
+/// <summary>
+/// Answers <see cref="ClassifyBeatsRequest"/> on the bus: checks that the named feature specification is one the chosen
+/// model accepts, classifies the beats in batches of the model's <see cref="BeatClassifier.MaxBatch"/>, and returns the
+/// probabilities with the model's <c>name@version</c>.
+/// </summary>
+/// <param name="registry">The loaded models.</param>
+public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
+{
+    /// <summary>The feature specification name of <see cref="BeatWindowSpec.Version1"/> (what the Acquisition block cuts).</summary>
+    public const string BeatWindowV1 = "beat-window-v1";
+
+    // EnsureCompatible compares the card with the spec; the answer cannot change for a loaded model, so it is kept.
+    private readonly ConcurrentDictionary<(string ModelId, string Spec), bool> _checked = new();
+
+    /// <summary>The input specification a feature-spec name stands for.</summary>
+    /// <param name="featureSpec">A name such as <see cref="BeatWindowV1"/>.</param>
+    /// <param name="spec">The specification, when the name is known.</param>
+    /// <returns>Whether the name is known.</returns>
+    public static bool TryResolveFeatureSpec(string? featureSpec, out BeatInputSpec spec)
+    {
+        if (string.Equals(featureSpec, BeatWindowV1, StringComparison.Ordinal))
+        {
+            spec = BeatInputSpec.Version1;
+            return true;
+        }
+
+        spec = null!;
+        return false;
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">The feature spec is unknown, or the arrays do not hold <c>BeatCount</c> beats.</exception>
+    /// <exception cref="ModelSpecMismatchException">The model was trained on another input than the feature spec describes.</exception>
+    /// <exception cref="ModelNotFoundException">The named model (or the default) is not loaded.</exception>
+    public Task<ClassifyBeatsResult> HandleAsync(ClassifyBeatsRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!TryResolveFeatureSpec(request.FeatureSpec, out var spec))
+        {
+            throw new ArgumentException(
+                $"Unknown feature spec '{request.FeatureSpec}': this Inference block knows '{BeatWindowV1}' only, so it cannot tell whether a model accepts these windows.",
+                nameof(request));
+        }
+
+        var model = string.IsNullOrEmpty(request.Model) ? registry.Default : registry.Get(request.Model);
+        if (!_checked.ContainsKey((model.Id, request.FeatureSpec)))
+        {
+            model.EnsureCompatible(spec);
+            _checked.TryAdd((model.Id, request.FeatureSpec), true);
+        }
+
+        int n = request.BeatCount;
+        if (n < 0 || request.Windows is null || request.RrFeatures is null
+            || request.Windows.Length != (long)n * model.BeatLength || request.RrFeatures.Length != (long)n * model.RrFeatureCount)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The request declares {n} beats but holds {request.Windows?.Length ?? 0} window floats and {request.RrFeatures?.Length ?? 0} RR floats; model {model.Id} needs {model.BeatLength} and {model.RrFeatureCount} per beat."),
+                nameof(request));
+        }
+
+        var probabilities = new float[n * model.ClassCount];
+        for (int start = 0; start < n; start += model.MaxBatch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int b = Math.Min(model.MaxBatch, n - start);
+            model.Classify(
+                request.Windows.AsSpan(start * model.BeatLength, b * model.BeatLength),
+                request.RrFeatures.AsSpan(start * model.RrFeatureCount, b * model.RrFeatureCount),
+                b,
+                probabilities.AsSpan(start * model.ClassCount, b * model.ClassCount));
+        }
+
+        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities));
+    }
+}

@@ -1,0 +1,172 @@
+using HeartTwin.Contracts;
+using HeartTwin.Signals.Wfdb;
+using Xunit.Abstractions;
+
+namespace HeartTwin.Agent.Tests;
+
+/// <summary>The Agent on real MIT-BIH records, with the shipped beat model behind the bus.</summary>
+public sealed class RecordTests(ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset Start = AgentHarness.Epoch;
+
+    [Theory]
+    [InlineData("203")]
+    [InlineData("223")]
+    public async Task Ventricular_runs_in_the_annotations_raise_one_proposal_each(string name)
+    {
+        var record = RecordBeats.Load(name);
+        var runs = AnnotatedRuns(record, 3);
+        runs.Count.ShouldBeGreaterThan(0, $"record {name} has no annotated ventricular run");
+        await using var agent = await AgentHarness.StartAsync();
+
+        await agent.FeedAsync(record.Messages("p1", "d1", Start));
+
+        var proposals = agent.Recorder.Of(EventTypes.VentricularRun);
+        int found = runs.Count(r => proposals.Any(p => Math.Abs((p.OccurredAt - r).TotalSeconds) < 2));
+        int matching = proposals.Count(p => runs.Any(r => Math.Abs((p.OccurredAt - r).TotalSeconds) < 2));
+        output.WriteLine($"{name}: {runs.Count} annotated runs, {proposals.Count} proposals, {found} runs found, {matching} proposals on a run");
+        found.ShouldBeGreaterThanOrEqualTo((int)Math.Ceiling(0.8 * runs.Count));
+        // A couplet of which the model calls a third beat V (or the annotators call one beat of a run F) makes a run that
+        // is not in the annotations; most proposals must still be annotated runs.
+        matching.ShouldBeGreaterThanOrEqualTo((int)Math.Ceiling(0.7 * proposals.Count));
+        proposals.Select(p => p.ActionId).Distinct().Count().ShouldBe(proposals.Count);
+        var first = proposals[0];
+        first.Command.ShouldNotBeNull().Name.ShouldBe(DeviceCommands.RaiseAlarm);
+        first.Command.Parameters["level"].ShouldBe("3");
+        first.DeviceId.ShouldBe("d1");
+        first.Reason.ShouldContain("ventricular beats in a row");
+        int.Parse(first.Details["beats"], System.Globalization.CultureInfo.InvariantCulture).ShouldBe(3);
+        first.SourceReceivedAt.ShouldBeGreaterThanOrEqualTo(first.OccurredAt);
+        first.SourceReceivedAt.ShouldBeLessThan(first.OccurredAt + TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task A_record_without_ventricular_runs_raises_none()
+    {
+        var record = RecordBeats.Load("101");
+        AnnotatedRuns(record, 3).ShouldBeEmpty();
+        await using var agent = await AgentHarness.StartAsync();
+
+        await agent.FeedAsync(record.Messages("p1", "d1", Start, untilSeconds: 600));
+
+        agent.Recorder.Of(EventTypes.VentricularRun).ShouldBeEmpty();
+        agent.Recorder.Of(EventTypes.AfOnset).ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData("201")]
+    [InlineData("203")]
+    public async Task Atrial_fibrillation_in_the_annotations_raises_an_onset(string name)
+    {
+        var record = RecordBeats.Load(name);
+        var episodes = AfEpisodes(record);
+        episodes.Count.ShouldBeGreaterThan(0);
+        await using var agent = await AgentHarness.StartAsync();
+
+        await agent.FeedAsync(record.Messages("p1", "d1", Start));
+
+        var onsets = agent.Recorder.Of(EventTypes.AfOnset);
+        output.WriteLine($"{name}: episodes {string.Join(", ", episodes.Select(e => $"{(e.From - Start).TotalSeconds:0}-{(e.To - Start).TotalSeconds:0}"))}; onsets {string.Join(", ", onsets.Select(o => $"{(o.OccurredAt - Start).TotalSeconds:0}"))}; offsets {string.Join(", ", agent.Recorder.Of(EventTypes.AfOffset).Select(o => $"{(o.OccurredAt - Start).TotalSeconds:0}"))}");
+        onsets.ShouldNotBeEmpty();
+        onsets.ShouldAllBe(o => episodes.Any(e => o.OccurredAt >= e.From - TimeSpan.FromSeconds(60) && o.OccurredAt <= e.To));
+        onsets[0].Command.ShouldNotBeNull().Parameters["level"].ShouldBe("2");
+        onsets[0].Reason.ShouldContain("Atrial fibrillation began");
+        var state = agent.Recorder.LatestState("p1").ShouldNotBeNull();
+        state.AfBurdenPercent.ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
+    public async Task Heart_rate_follows_the_annotations_within_2_bpm()
+    {
+        // Record 100 is not among the shared records; 101 is the other clean sinus record of the set.
+        var record = RecordBeats.Load("101");
+        await using var agent = await AgentHarness.StartAsync();
+        var checks = 0;
+        foreach (var minute in new[] { 1, 3, 5, 8, 12 })
+        {
+            var until = minute * 60.0;
+            var from = (minute - 1) * 60.0;
+            await agent.FeedAsync(record.Messages("p1", "d1", Start, untilSeconds: until).SkipWhile(m => m.Beats.Count > 0 && (m.Beats[^1].Time - Start).TotalSeconds < from));
+            var state = agent.Recorder.LatestState("p1").ShouldNotBeNull();
+            var end = state.SignalTime!.Value;
+            var reference = ReferenceBpm(record, end - TimeSpan.FromSeconds(10), end);
+            output.WriteLine($"minute {minute}: twin {state.HeartRateBpm:0.0} bpm, annotations {reference:0.0} bpm");
+            state.HeartRateBpm.ShouldNotBeNull().ShouldBe(reference, 2.0);
+            checks++;
+        }
+
+        var last = agent.Recorder.LatestState("p1")!;
+        last.SdnnMs.ShouldNotBeNull().ShouldBeGreaterThan(0);
+        last.RmssdMs.ShouldNotBeNull();
+        last.Pnn50Percent.ShouldNotBeNull().ShouldBeInRange(0, 100);
+        last.ModelId.ShouldBe("beat-cnn@1.0.0");
+        last.BeatCounts["N"].ShouldBeGreaterThan(0);
+        last.Rhythm.ShouldBe(RhythmLabels.Regular);
+        checks.ShouldBe(5);
+    }
+
+    /// <summary>The signal times of the first V beat of every run of at least <paramref name="length"/> annotated V beats.</summary>
+    internal static List<DateTimeOffset> AnnotatedRuns(RecordBeats record, int length)
+    {
+        var runs = new List<DateTimeOffset>();
+        int run = 0;
+        for (int i = 0; i <= record.Symbols.Length; i++)
+        {
+            if (i < record.Symbols.Length && record.Symbols[i] is "V" or "E")
+            {
+                run++;
+                continue;
+            }
+
+            if (run >= length)
+            {
+                runs.Add(record.TimeOf(Start, record.Samples[i - run]));
+            }
+
+            run = 0;
+        }
+
+        return runs;
+    }
+
+    private static List<(DateTimeOffset From, DateTimeOffset To)> AfEpisodes(RecordBeats record)
+    {
+        var episodes = new List<(DateTimeOffset, DateTimeOffset)>();
+        DateTimeOffset? from = null;
+        foreach (var a in record.Annotations.Where(a => a.RhythmName is not null))
+        {
+            var t = record.TimeOf(Start, a.Sample);
+            if (a.RhythmName == "AFIB")
+            {
+                from ??= t;
+            }
+            else if (from is not null)
+            {
+                episodes.Add((from.Value, t));
+                from = null;
+            }
+        }
+
+        if (from is not null)
+        {
+            episodes.Add((from.Value, record.TimeOf(Start, record.Samples[^1])));
+        }
+
+        return episodes;
+    }
+
+    private static double ReferenceBpm(RecordBeats record, DateTimeOffset from, DateTimeOffset to)
+    {
+        var rr = new List<double>();
+        for (int i = 1; i < record.Samples.Length; i++)
+        {
+            var t = record.TimeOf(Start, record.Samples[i]);
+            if (t > from && t <= to)
+            {
+                rr.Add((record.Samples[i] - record.Samples[i - 1]) * 1000.0 / record.SampleRateHz);
+            }
+        }
+
+        return 60000.0 / rr.Average();
+    }
+}
