@@ -28,14 +28,14 @@ internal sealed record SimulatedRecord(string Name, double SampleRateHz, IReadOn
     /// (<c>R.edf</c>, or <c>R</c> naming an .edf file) or, when no WFDB header exists, by the EDF header's "0" version field;
     /// anything else is read as WFDB (<c>R.hea</c>).
     /// </summary>
-    /// <exception cref="UsageException">The record does not exist.</exception>
+    /// <exception cref="IOException">The database folder or the record does not exist.</exception>
     /// <exception cref="SignalFormatException">The file is malformed or holds no signal.</exception>
     public static SimulatedRecord Load(string database, string record)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(record);
         if (!Directory.Exists(database))
         {
-            throw new UsageException($"{database}: database folder not found.");
+            throw new DirectoryNotFoundException($"{database}: database folder not found.");
         }
 
         var edf = FindEdf(database, record);
@@ -47,7 +47,7 @@ internal sealed record SimulatedRecord(string Name, double SampleRateHz, IReadOn
         var header = Path.Combine(database, record + ".hea");
         if (!File.Exists(header))
         {
-            throw new UsageException($"Record '{record}' not found in {database} (no {record}.hea, {record}.edf or EDF file named {record}).");
+            throw new FileNotFoundException($"Record '{record}' not found in {database} (no {record}.hea, {record}.edf or EDF file named {record}).");
         }
 
         return FromWfdb(WfdbRecord.Read(database, record));

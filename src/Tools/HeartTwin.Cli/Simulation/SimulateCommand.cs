@@ -1,3 +1,4 @@
+using HeartTwin.Simulation;
 using System.CommandLine;
 using System.Globalization;
 using HeartTwin.Cli.Commands;
