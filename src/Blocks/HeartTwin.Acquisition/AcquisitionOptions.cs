@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace HeartTwin.Acquisition;
+
+/// <summary>The "Acquisition" configuration section.</summary>
+public sealed class AcquisitionOptions
+{
+    /// <summary>The configuration section's name.</summary>
+    public const string SectionName = "Acquisition";
+
+    /// <summary>
+    /// Length of a <c>WindowAcquired</c> window in seconds (default 10). Windows lie on a UTC grid of this length
+    /// counted from the Unix epoch, so a window's index is the same whoever computes it, before or after a restart.
+    /// </summary>
+    [Range(1, 300)]
+    public int WindowSeconds { get; set; } = 10;
+
+    /// <summary>A stream that received no batch for this many minutes is forgotten (default 10).</summary>
+    [Range(1, 24 * 60)]
+    public int IdleStreamMinutes { get; set; } = 10;
+
+    /// <summary>
+    /// Messages kept per stream while the bus refuses them (Storage down), retried with the next batch; beyond this
+    /// the oldest are dropped with a warning (default 1000, about 8 minutes of beats and windows at 1-s batches).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxUnpublishedMessages { get; set; } = 1000;
+}
