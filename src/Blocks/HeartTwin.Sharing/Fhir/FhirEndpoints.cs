@@ -187,8 +187,9 @@ internal static class FhirEndpoints
             var summary = await FindAsync(bus, id, ct).ConfigureAwait(false);
             if (summary?.State is { HeartRateBpm: not null } state)
             {
+                // The latest state is the heart rate; a date filter applies only when the caller gives one.
                 var t = state.SignalTime ?? state.UpdatedAt;
-                if (t >= start && t < end)
+                if ((from is null || t >= from) && (to is null || t < to))
                 {
                     resources.Add(FhirMapper.HeartRate(state));
                 }
