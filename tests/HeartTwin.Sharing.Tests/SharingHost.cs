@@ -31,15 +31,18 @@ public sealed class SharingHost : IAsyncDisposable
     public Uri BaseAddress { get; }
     public string DataDirectory { get; }
     public IServiceProvider Services => app.Services;
+
+    /// <summary>Leave the data folder in place on dispose (to start again on it).</summary>
+    public bool KeepData { get; set; }
     public FakePolicy Policy => app.Services.GetRequiredService<FakePolicy>();
     public FakeStorage Storage => app.Services.GetRequiredService<FakeStorage>();
     public IMessageBus Bus => app.Services.GetRequiredService<IMessageBus>();
 
-    public static async Task<SharingHost> StartAsync(Dictionary<string, string?>? settings = null, string? dataDir = null)
+    public static async Task<SharingHost> StartAsync(Dictionary<string, string?>? settings = null, string? dataDir = null, string url = "http://127.0.0.1:0")
     {
         dataDir ??= Path.Combine(Path.GetTempPath(), "hearttwin-sharing-" + Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(url);
         builder.Logging.ClearProviders();
         var config = new Dictionary<string, string?>
         {
@@ -105,6 +108,11 @@ public sealed class SharingHost : IAsyncDisposable
         }
 
         SqliteConnection.ClearAllPools();
+        if (KeepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);
