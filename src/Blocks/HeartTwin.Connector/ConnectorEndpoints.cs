@@ -44,8 +44,9 @@ internal static class ConnectorEndpoints
         // Devices authenticate with their own bearer token, checked here, not by the people's bearer scheme.
         var device = app.MapGroup("/api/devices/{deviceId}").WithTags("Device ingestion").AllowAnonymous();
         device.MapPost("/samples", IngestAsync).WithName("PostSamples")
-            .WithSummary("A batch of samples and/or observations (JSON, or the binary form). 200 only once it is stored.")
-            .Accepts<SampleBatchDto>("application/json", BinarySampleBatch.ContentType)
+            .WithSummary("A batch of samples and/or observations. 200 only once it is stored.")
+            // No Accepts(): its content-type constraint would answer 415 before this endpoint could explain it in a problem.
+            .WithDescription($"Body: a SampleBatchDto as application/json (camelCase), or the binary form as {BinarySampleBatch.ContentType}.")
             .Produces<IngestResultDto>()
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(409).ProducesProblem(413)
             .ProducesProblem(415).ProducesProblem(422).ProducesProblem(503);
