@@ -142,6 +142,30 @@ public sealed class HttpIngestionTests
     }
 
     [Fact]
+    public async Task With_MQTT_disabled_only_the_given_HTTP_url_listens()
+    {
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["Connector:MqttPort"] = "0" });
+
+        host.Addresses.ShouldHaveSingleItem().ShouldStartWith("http://127.0.0.1:");
+        var credentials = await host.RegisterAsync("patch-1");
+        using var device = host.DeviceClient(credentials.Token);
+        (await device.PostAsync("/api/devices/patch-1/samples", Batches.Json(1))).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_device_token_works_only_on_its_own_device_path()
+    {
+        await using var host = await TestHost.StartAsync();
+        var credentials = await host.RegisterAsync("patch-1");
+        using var device = host.DeviceClient(credentials.Token);
+
+        (await device.PostAsync("/api/devices/patch-9/samples", Batches.Json(1))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await device.GetAsync("/api/devices/patch-9/commands")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await device.GetAsync("/api/devices")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        host.Recorder.SampleDeliveries.ShouldBe(0);
+    }
+
+    [Fact]
     public void Http_urls_come_from_urls_then_http_ports_then_the_default()
     {
         static IReadOnlyList<string> Urls(params (string Key, string Value)[] pairs) => ConnectorHostingExtensions.HttpUrls(

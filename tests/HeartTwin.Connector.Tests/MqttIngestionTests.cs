@@ -50,6 +50,26 @@ public sealed class MqttIngestionTests
     }
 
     [Fact]
+    public async Task Vitals_and_gaps_over_MQTT_are_published_like_over_HTTP()
+    {
+        await using var host = await TestHost.StartAsync();
+        var credentials = await host.RegisterAsync("monitor-1", "patient-2", "bedside-monitor");
+        using var client = await host.ConnectMqttAsync(credentials);
+        string topic = DeviceTopics.Samples("monitor-1");
+        var at = DateTimeOffset.UtcNow.AddSeconds(-1);
+
+        (await client.PublishAsync(TestHost.Message(topic, Batches.JsonBytes(1)))).IsSuccess.ShouldBeTrue();
+        var vitals = new { sequence = 4, observations = new[] { new { code = "spo2", value = 97.0, unit = "%", time = at }, new { code = "pulse", value = 72.0, unit = "/min", time = at } } };
+        (await client.PublishAsync(TestHost.Message(topic, Batches.ToJson(vitals)))).IsSuccess.ShouldBeTrue();
+
+        var received = host.Recorder.Vitals.ShouldHaveSingleItem();
+        (received.DeviceId, received.PatientId, received.Sequence).ShouldBe(("monitor-1", "patient-2", 4L));
+        received.Observations.Select(o => o.Code).ShouldBe(["spo2", "pulse"]);
+        var gap = host.Recorder.Gaps.ShouldHaveSingleItem();
+        (gap.ExpectedSequence, gap.ReceivedSequence).ShouldBe((2L, 4L));
+    }
+
+    [Fact]
     public async Task A_duplicate_over_MQTT_is_acknowledged_and_not_stored_twice()
     {
         await using var host = await TestHost.StartAsync();
