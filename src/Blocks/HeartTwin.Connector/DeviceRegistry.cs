@@ -20,17 +20,23 @@ internal sealed class DeviceState(string deviceId, string patientId, string kind
     /// <summary>One batch at a time per device, whichever transport it came by, so sequence checks see a consistent order.</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
-    // Written under Gate, read by status queries without it (a stale read there is harmless).
-    public long? LastSequence { get; set; } = lastSequence;
-    public long Gaps { get; set; } = gaps;
+    // Written under Gate by ingestion and read by status queries without it: nullable structs can tear, so a small lock.
+    private readonly Lock sync = new();
+    private long? lastSequence = lastSequence;
+    private long gaps = gaps;
+    private DateTimeOffset? lastSeenAt;
+    private double? batteryPercent;
+
+    public long? LastSequence { get { lock (sync) { return lastSequence; } } set { lock (sync) { lastSequence = value; } } }
+    public long Gaps { get { lock (sync) { return gaps; } } set { lock (sync) { gaps = value; } } }
+    public DateTimeOffset? LastSeenAt { get { lock (sync) { return lastSeenAt; } } set { lock (sync) { lastSeenAt = value; } } }
+    public double? BatteryPercent { get { lock (sync) { return batteryPercent; } } set { lock (sync) { batteryPercent = value; } } }
     private long rejected;
     private long duplicates;
     private int mqttConnections;
     public long Rejected => Interlocked.Read(ref rejected);
     public long Duplicates => Interlocked.Read(ref duplicates);
     public int MqttConnections => Volatile.Read(ref mqttConnections);
-    public DateTimeOffset? LastSeenAt { get; set; }
-    public double? BatteryPercent { get; set; }
 
     public void CountRejected() => Interlocked.Increment(ref rejected);
     public void CountDuplicate() => Interlocked.Increment(ref duplicates);
