@@ -38,6 +38,22 @@ public sealed class CommandTests
     }
 
     [Fact]
+    public async Task A_bad_MQTT_ack_is_reported_on_the_errors_topic_and_not_published()
+    {
+        await using var host = await TestHost.StartAsync();
+        var credentials = await host.RegisterAsync("patch-1");
+        using var client = await host.ConnectMqttAsync(credentials);
+        var errors = await MqttIngestionTests.CollectAsync(client, DeviceTopics.Errors("patch-1"));
+
+        await client.PublishAsync(TestHost.Message(DeviceTopics.Acks("patch-1"), "{not json"u8.ToArray()));
+        await client.PublishAsync(TestHost.Message(DeviceTopics.Acks("patch-1"), Batches.ToJson(new AckDto { CommandId = "cmd-1", Status = "done" })));
+
+        await Eventually.TrueAsync(() => errors.Count == 2, "both acks are reported");
+        errors.Select(e => e.Error).ShouldBe([ErrorCodes.Malformed, ErrorCodes.InvalidAck]);
+        host.Recorder.Acks.ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task An_HTTP_device_pulls_pending_commands_and_acknowledges_them()
     {
         await using var host = await TestHost.StartAsync();
