@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Net;
+using HeartTwin.Contracts;
+using HeartTwin.Messaging;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using MQTTnet.AspNetCore;
+
+namespace HeartTwin.Connector;
+
+/// <summary>Composition of the Connector block.</summary>
+public static class ConnectorHostingExtensions
+{
+    /// <summary>Where HTTP listens when the host was given no URLs (the HeartTwin host's documented default).</summary>
+    public const string DefaultHttpUrl = "http://localhost:8080";
+
+    /// <summary>
+    /// Adds the device registry, HTTP and MQTT ingestion, the embedded MQTT broker (a second Kestrel listener on
+    /// <c>Connector:MqttAddress</c>:<c>Connector:MqttPort</c>) and command delivery. The host must call
+    /// <c>AddServiceDefaults()</c> and <c>services.AddMessaging()</c>, and map the endpoints with <see cref="MapConnector"/>.
+    /// Because Kestrel ignores <c>--urls</c> once any endpoint is configured in code, this also listens on the host's
+    /// <c>urls</c> (or <c>http_ports</c>), or on <see cref="DefaultHttpUrl"/> when it has none.
+    /// </summary>
+    public static IHostApplicationBuilder AddConnector(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<ConnectorOptions>().BindConfiguration(ConnectorOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.MinSampleRateHz <= o.MaxSampleRateHz, "Connector:MinSampleRateHz must not exceed Connector:MaxSampleRateHz.")
+            .Validate(o => o.MqttPort == 0 || ParseAddress(o.MqttAddress) is not null, "Connector:MqttAddress must be an IP address, 'localhost' or '*'.")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<ConnectorStats>();
+        services.TryAddSingleton<DeviceRegistry>();
+        services.TryAddSingleton<BatchValidator>();
+        services.TryAddSingleton<IngestionService>();
+        services.TryAddSingleton<PendingCommands>();
+        services.TryAddSingleton<AckService>();
+        services.TryAddSingleton<MqttGateway>();
+
+        // The gateway attaches its handlers before the broker starts (hosted services start in registration order).
+        services.AddHostedService(sp => sp.GetRequiredService<MqttGateway>());
+        services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint());
+        services.AddMqttConnectionHandler();
+        services.AddConnections();
+        services.AddMessageHandler<ActuateDevice, ActuateDeviceHandler>();
+
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ConnectorOptions>, IConfiguration>(ConfigureKestrel);
+        return builder;
+    }
+
+    /// <summary>Maps <c>/api/devices</c> (admin: register, list, status) and the device endpoints (samples, commands, acks).</summary>
+    public static IEndpointRouteBuilder MapConnector(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ConnectorEndpoints.Map(app);
+        return app;
+    }
+
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, IOptions<ConnectorOptions> connector, IConfiguration configuration)
+    {
+        var options = connector.Value;
+        if (options.MqttPort == 0)
+        {
+            // No endpoint in code: Kestrel keeps honouring --urls by itself.
+            return;
+        }
+
+        if (!configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            foreach (var url in HttpUrls(configuration))
+            {
+                ListenHttp(kestrel, url);
+            }
+        }
+
+        var address = ParseAddress(options.MqttAddress)!;
+        if (address.Equals(IPAddress.Loopback) && options.MqttAddress == "localhost")
+        {
+            kestrel.ListenLocalhost(options.MqttPort, l => l.UseMqtt());
+        }
+        else
+        {
+            kestrel.Listen(address, options.MqttPort, l => l.UseMqtt());
+        }
+    }
+
+    /// <summary>The HTTP URLs the host was given (<c>urls</c>, else <c>http_ports</c>/<c>https_ports</c>), or the default.</summary>
+    internal static IReadOnlyList<string> HttpUrls(IConfiguration configuration)
+    {
+        var urls = Split(configuration[WebHostDefaults.ServerUrlsKey]);
+        if (urls.Count == 0)
+        {
+            urls = [.. Split(configuration[WebHostDefaults.HttpPortsKey]).Select(p => $"http://*:{p}"),
+                    .. Split(configuration[WebHostDefaults.HttpsPortsKey]).Select(p => $"https://*:{p}")];
+        }
+
+        return urls.Count == 0 ? [DefaultHttpUrl] : urls;
+    }
+
+    private static List<string> Split(string? value) =>
+        value is null ? [] : [.. value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    private static void ListenHttp(KestrelServerOptions kestrel, string url)
+    {
+        var binding = BindingAddress.Parse(url);
+        Action<ListenOptions> configure = string.Equals(binding.Scheme, "https", StringComparison.OrdinalIgnoreCase) ? l => l.UseHttps() : _ => { };
+        string host = binding.Host;
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            kestrel.ListenLocalhost(binding.Port, configure);
+        }
+        else if (IPAddress.TryParse(host.Trim('[', ']'), out var ip))
+        {
+            kestrel.Listen(ip, binding.Port, configure);
+        }
+        else
+        {
+            // "*", "+", "0.0.0.0" or a host name: every interface, as Kestrel itself treats them.
+            kestrel.ListenAnyIP(binding.Port, configure);
+        }
+    }
+
+    private static IPAddress? ParseAddress(string address) => address switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" or "+" => IPAddress.Any,
+        _ => IPAddress.TryParse(address, out var ip) ? ip : null,
+    };
+}
