@@ -38,7 +38,8 @@ public sealed class HeartTwinAuthentication : AuthenticationHandler<Authenticati
             token = q.ToString();
         }
 
-        if (token is null)
+        // Device tokens (htd_…) belong to the Connector, which checks them itself on the device routes.
+        if (token is null || token.StartsWith("htd_", StringComparison.Ordinal))
         {
             return AuthenticateResult.NoResult();
         }
