@@ -46,7 +46,20 @@ public static class TestData
     }
 
     /// <summary>The record's header (lead names, gains, baselines).</summary>
-    public static WfdbHeader Header(string record) => WfdbRecord.Read(MitDb, record).Header;
+    public static WfdbHeader Header(string record)
+    {
+        lock (Headers)
+        {
+            if (!Headers.TryGetValue(record, out var header))
+            {
+                Headers[record] = header = WfdbHeader.Read(Path.Combine(MitDb, record + ".hea"));
+            }
+
+            return header;
+        }
+    }
+
+    private static readonly Dictionary<string, WfdbHeader> Headers = [];
 
     private static string Locate()
     {
