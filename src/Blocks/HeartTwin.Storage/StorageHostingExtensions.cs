@@ -1,0 +1,59 @@
+using HeartTwin.Contracts;
+using HeartTwin.Messaging;
+using HeartTwin.Storage.Handlers;
+using HeartTwin.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace HeartTwin.Storage;
+
+/// <summary>Composition of the Storage block.</summary>
+public static class StorageHostingExtensions
+{
+    /// <summary>
+    /// Adds the Storage block: options from the <c>Storage</c> section (<c>Storage:DataDirectory</c> is required), the SQLite
+    /// store, handlers for every message it keeps and every query of Contracts/Queries.cs, retention, and
+    /// <see cref="StorageStats"/>. It has no endpoints: the Sharing block serves the data. The host calls
+    /// <c>AddMessaging()</c> first.
+    /// </summary>
+    public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddStorageServices();
+        return builder;
+    }
+
+    /// <summary>The registrations of <see cref="AddStorage"/>, on a bare service collection (tests, tools).</summary>
+    public static IServiceCollection AddStorageServices(this IServiceCollection services)
+    {
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<StorageStats>();
+        services.TryAddSingleton<SqliteStore>();
+        services.TryAddSingleton<RetentionService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
+
+        services.AddMessageHandler<DeviceRegistered, StorageMessageHandlers>();
+        services.AddMessageHandler<SamplesReceived, StorageMessageHandlers>();
+        services.AddMessageHandler<BeatsAcquired, StorageMessageHandlers>();
+        services.AddMessageHandler<AnalysisCompleted, StorageMessageHandlers>();
+        services.AddMessageHandler<WindowAcquired, StorageMessageHandlers>();
+        services.AddMessageHandler<VitalsReceived, StorageMessageHandlers>();
+        services.AddMessageHandler<SequenceGapDetected, StorageMessageHandlers>();
+        services.AddMessageHandler<ActionProposed, StorageMessageHandlers>();
+        services.AddMessageHandler<ActionDecided, StorageMessageHandlers>();
+        services.AddMessageHandler<CommandStatusChanged, StorageMessageHandlers>();
+        services.AddMessageHandler<AuditRecorded, StorageMessageHandlers>();
+
+        services.AddRequestHandler<SamplesQuery, SamplesResult, StorageQueryHandlers>();
+        services.AddRequestHandler<BeatsQuery, BeatsResult, StorageQueryHandlers>();
+        services.AddRequestHandler<WindowsQuery, WindowsResult, StorageQueryHandlers>();
+        services.AddRequestHandler<EventsQuery, EventsResult, StorageQueryHandlers>();
+        services.AddRequestHandler<AuditQuery, AuditResult, StorageQueryHandlers>();
+        services.AddRequestHandler<PatientsQuery, PatientsResult, StorageQueryHandlers>();
+        services.AddRequestHandler<VitalsQuery, VitalsResult, StorageQueryHandlers>();
+        services.AddRequestHandler<ErasePatientRequest, ErasePatientResult, StorageQueryHandlers>();
+        return services;
+    }
+}
