@@ -95,7 +95,8 @@ internal sealed partial class DemoDevices(
                 StartSequence = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), // a fresh, larger sequence after every restart
             }, log: m => LogDevice(logger, device, m));
             runs.Add(RunAsync(simulator, stoppingToken));
-            LogStarted(logger, device, $"demo-{record}", record);
+            string patient = $"demo-{record}";
+            LogStarted(logger, device, patient, record);
         }
 
         await Task.WhenAll(runs);

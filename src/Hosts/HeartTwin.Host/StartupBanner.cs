@@ -14,12 +14,13 @@ internal sealed class StartupBanner(IHostApplicationLifetime lifetime, IServer s
             var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             Console.WriteLine();
             Console.WriteLine("HeartTwin is running (embedded: SQLite, in-process bus, embedded MQTT broker).");
-            foreach (var a in addresses)
+            string mqttPort = configuration["Connector:MqttPort"] ?? "1883";
+            foreach (var a in addresses.Where(a => !a.EndsWith($":{mqttPort}", StringComparison.Ordinal)))
             {
                 Console.WriteLine($"  HTTP   {a}   (API under /api, FHIR under /fhir, OpenAPI at /openapi/v1.json)");
             }
 
-            Console.WriteLine($"  MQTT   port {configuration["Connector:MqttPort"]}");
+            Console.WriteLine(mqttPort == "0" ? "  MQTT   off" : $"  MQTT   port {mqttPort} (devices: hearttwin/devices/{{id}}/samples)");
             Console.WriteLine($"  Data   {configuration["Storage:DataDirectory"]}");
             if (tokens.AdminTokenGenerated)
             {

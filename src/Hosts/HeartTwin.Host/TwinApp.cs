@@ -17,7 +17,8 @@ public static class TwinApp
     /// <summary>Builds the host from command-line arguments (see README for the options).</summary>
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(HostArguments.Normalize(args));
+        // The content root is the binary's folder, so appsettings.json, the models and the policy are found wherever the twin is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = HostArguments.Normalize(args), ContentRootPath = AppContext.BaseDirectory });
         builder.AddEmbeddedDefaults();
         builder.AddServiceDefaults();
         builder.Services.AddMessaging();

@@ -528,7 +528,8 @@ internal sealed partial class SqliteStore : IAsyncDisposable
     public async Task<AuditResult> QueryAuditAsync(AuditQuery q, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(q);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(q.Limit, nameof(q.Limit));
+        // Limit 0 asks only for the trail's head (the Policy continues the chain from it).
+        ArgumentOutOfRangeException.ThrowIfNegative(q.Limit, nameof(q.Limit));
         await using var connection = await OpenReadAsync(ct).ConfigureAwait(false);
         // One read transaction, so that the entries and the trail's head are one consistent snapshot.
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
