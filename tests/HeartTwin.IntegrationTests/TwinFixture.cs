@@ -58,8 +58,6 @@ public sealed class TwinFixture : IAsyncLifetime
 
     public HttpClient Anonymous { get; private set; } = null!;
 
-    public string PolicyPath => Path.Combine(TestData.RepoRoot, "policy", "default.yaml");
-
     public async Task InitializeAsync()
     {
         Environment.SetEnvironmentVariable("Auth__AdminToken", AdminToken);
