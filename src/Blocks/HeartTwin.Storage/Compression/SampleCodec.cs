@@ -89,10 +89,11 @@ public static class SampleCodec
         }
 
         var leads = new int[(int)leadCount][];
+        var scratch = new long[Math.Min((int)blockSize, Math.Max((int)length, 1))];
         for (int i = 0; i < leads.Length; i++)
         {
             leads[i] = new int[(int)length];
-            DecodeLead(leads[i], (int)blockSize, ref reader);
+            DecodeLead(leads[i], (int)blockSize, scratch, ref reader);
         }
 
         return leads;
@@ -180,14 +181,37 @@ public static class SampleCodec
             }
         }
 
-        // Quantised LPC on the first difference (a DC-free predictor, since ECG rides on a baseline).
+        // Quantised LPC on the first difference (a DC-free predictor, since ECG rides on a baseline). Levinson's prediction
+        // error estimates each order's size; only the two most promising orders are tried for real.
         int shift = 0;
         if (n >= 32)
         {
             Span<double> lpc = stackalloc double[MaxLpcOrder * MaxLpcOrder];
-            int maxOrder = ComputeLpc(x, first, end, scratch.Windowed, lpc);
-            for (int order = 1; order <= maxOrder; order = order < 4 ? order + 1 : order + 2)
+            Span<double> errors = stackalloc double[MaxLpcOrder + 1];
+            int maxOrder = ComputeLpc(x, first, end, scratch.Windowed, lpc, errors);
+            int bestGuess = 0, secondGuess = 0;
+            double bestEstimate = double.MaxValue, secondEstimate = double.MaxValue;
+            for (int order = 1; order <= maxOrder; order++)
             {
+                double estimate = (0.5 * n * Math.Log2(Math.Max(errors[order], 1e-9) / n)) + (order * LpcPrecision);
+                if (estimate < bestEstimate)
+                {
+                    (secondGuess, secondEstimate) = (bestGuess, bestEstimate);
+                    (bestGuess, bestEstimate) = (order, estimate);
+                }
+                else if (estimate < secondEstimate)
+                {
+                    (secondGuess, secondEstimate) = (order, estimate);
+                }
+            }
+
+            foreach (int order in (ReadOnlySpan<int>)[bestGuess, secondGuess])
+            {
+                if (order == 0)
+                {
+                    continue;
+                }
+
                 int s = Quantise(lpc.Slice((order - 1) * MaxLpcOrder, order), scratch.Coefficients.AsSpan(0, order));
                 double cost = EstimatedBits(LpcResiduals(x, first, end, scratch.Coefficients.AsSpan(0, order), s, residuals), n)
                     + (order * LpcPrecision) + 13;
@@ -264,7 +288,7 @@ public static class SampleCodec
     };
 
     /// <summary>Levinson–Durbin on the Welch-windowed first difference; fills row m−1 of <paramref name="lpc"/> with order m's coefficients.</summary>
-    private static int ComputeLpc(ReadOnlySpan<int> x, int first, int end, double[] windowed, Span<double> lpc)
+    private static int ComputeLpc(ReadOnlySpan<int> x, int first, int end, double[] windowed, Span<double> lpc, Span<double> errors)
     {
         int start = Math.Max(first, 1);
         int n = end - start;
@@ -320,6 +344,7 @@ public static class SampleCodec
             }
 
             error *= 1 - (k * k);
+            errors[m] = error;
             for (int j = 0; j < m; j++)
             {
                 lpc[((m - 1) * MaxLpcOrder) + j] = a[j + 1];
@@ -360,10 +385,25 @@ public static class SampleCodec
     /// <summary>Residuals of the difference-LPC; samples without enough history fall back to the fixed order-2 predictor.</summary>
     private static ulong LpcResiduals(ReadOnlySpan<int> x, int first, int end, ReadOnlySpan<int> coefficients, int shift, Span<long> residuals)
     {
+        int order = coefficients.Length;
         ulong total = 0;
-        for (int i = first; i < end; i++)
+        int i = first;
+        for (; i < end && i <= order; i++)
         {
             long r = x[i] - LpcPrediction(x, i, coefficients, shift);
+            residuals[i - first] = r;
+            total += (ulong)Math.Abs(r);
+        }
+
+        for (; i < end; i++)
+        {
+            long sum = 0;
+            for (int j = 0; j < order; j++)
+            {
+                sum += coefficients[j] * ((long)x[i - 1 - j] - x[i - 2 - j]);
+            }
+
+            long r = x[i] - (x[i - 1] + (sum >> shift));
             residuals[i - first] = r;
             total += (ulong)Math.Abs(r);
         }
@@ -540,7 +580,7 @@ public static class SampleCodec
 
     // ---------------------------------------------------------------- decoder
 
-    private static void DecodeLead(Span<int> x, int blockSize, ref BitReader reader)
+    private static void DecodeLead(Span<int> x, int blockSize, long[] scratch, ref BitReader reader)
     {
         if (x.Length == 0)
         {
@@ -576,43 +616,84 @@ public static class SampleCodec
                 throw new SampleCodecException($"Unknown predictor kind {kind} in the sample chunk: the blob is corrupt.");
             }
 
+            int n = end - first;
+            var residuals = scratch.AsSpan(0, n);
             if (reader.Read(1) == 1)
             {
-                for (int i = first; i < end; i++)
+                residuals.Clear();
+            }
+            else
+            {
+                ReadResiduals(ref reader, residuals);
+            }
+
+            Reconstruct(x, first, end, kind, coefficients[..order], shift, residuals);
+        }
+    }
+
+    private static void ReadResiduals(ref BitReader reader, Span<long> residuals)
+    {
+        int n = residuals.Length;
+        int partitionOrder = (int)reader.Read(4);
+        if ((1 << partitionOrder) > n)
+        {
+            throw new SampleCodecException("The sample chunk declares more partitions than samples: the blob is corrupt.");
+        }
+
+        for (int p = 0; p < 1 << partitionOrder; p++)
+        {
+            int from = (int)(((long)p * n) >> partitionOrder), to = (int)(((long)(p + 1) * n) >> partitionOrder);
+            int k = (int)reader.Read(5);
+            for (int i = from; i < to; i++)
+            {
+                int quotient = reader.ReadUnary(EscapeZeros);
+                ulong folded = quotient < EscapeZeros ? ((ulong)quotient << k) | reader.Read(k) : ReadEscaped(ref reader);
+                residuals[i] = Unfold(folded);
+            }
+        }
+    }
+
+    private static void Reconstruct(Span<int> x, int first, int end, int kind, ReadOnlySpan<int> coefficients, int shift, ReadOnlySpan<long> residuals)
+    {
+        // Samples without full history take the general path; the rest the predictor's own loop.
+        int warm = kind == KindLpc ? coefficients.Length + 1 : kind;
+        int i = first;
+        for (; i < end && i < warm; i++)
+        {
+            x[i] = ToSample(residuals[i - first] + Predict(x, i, kind, coefficients, shift));
+        }
+
+        switch (kind)
+        {
+            case 0:
+                for (; i < end; i++) { x[i] = ToSample(residuals[i - first]); }
+                break;
+            case 1:
+                for (; i < end; i++) { x[i] = ToSample(residuals[i - first] + x[i - 1]); }
+                break;
+            case 2:
+                for (; i < end; i++) { x[i] = ToSample(residuals[i - first] + (2L * x[i - 1]) - x[i - 2]); }
+                break;
+            case 3:
+                for (; i < end; i++) { x[i] = ToSample(residuals[i - first] + (3L * x[i - 1]) - (3L * x[i - 2]) + x[i - 3]); }
+                break;
+            case 4:
+                for (; i < end; i++) { x[i] = ToSample(residuals[i - first] + (4L * x[i - 1]) - (6L * x[i - 2]) + (4L * x[i - 3]) - x[i - 4]); }
+                break;
+            default:
+                int order = coefficients.Length;
+                for (; i < end; i++)
                 {
-                    x[i] = ToSample(Predict(x, i, kind, coefficients[..order], shift));
+                    long sum = 0;
+                    for (int j = 0; j < order; j++)
+                    {
+                        sum += coefficients[j] * ((long)x[i - 1 - j] - x[i - 2 - j]);
+                    }
+
+                    x[i] = ToSample(residuals[i - first] + x[i - 1] + (sum >> shift));
                 }
 
-                continue;
-            }
-
-            int partitionOrder = (int)reader.Read(4);
-            int n = end - first;
-            if ((1 << partitionOrder) > n)
-            {
-                throw new SampleCodecException("The sample chunk declares more partitions than samples: the blob is corrupt.");
-            }
-
-            for (int p = 0; p < 1 << partitionOrder; p++)
-            {
-                int from = first + (int)(((long)p * n) >> partitionOrder), to = first + (int)(((long)(p + 1) * n) >> partitionOrder);
-                int k = (int)reader.Read(5);
-                for (int i = from; i < to; i++)
-                {
-                    ulong folded;
-                    int quotient = reader.ReadUnary(EscapeZeros);
-                    if (quotient < EscapeZeros)
-                    {
-                        folded = ((ulong)quotient << k) | reader.Read(k);
-                    }
-                    else
-                    {
-                        folded = ReadEscaped(ref reader);
-                    }
-
-                    x[i] = ToSample(Unfold(folded) + Predict(x, i, kind, coefficients[..order], shift));
-                }
-            }
+                break;
         }
     }
 

@@ -21,6 +21,11 @@ internal static class Schema
             registered_ticks INTEGER NOT NULL);
         CREATE INDEX ix_devices_patient ON devices (patient_id);
 
+        -- Lead descriptions (names, gains, baselines as JSON) are the same for every chunk of a device: stored once, referenced by id.
+        CREATE TABLE lead_sets (
+            lead_set_id INTEGER PRIMARY KEY,
+            leads       TEXT NOT NULL UNIQUE);
+
         CREATE TABLE sample_chunks (
             device_id        TEXT    NOT NULL,
             sequence         INTEGER NOT NULL,
@@ -29,7 +34,7 @@ internal static class Schema
             end_ticks        INTEGER NOT NULL,
             rate_hz          REAL    NOT NULL,
             samples_per_lead INTEGER NOT NULL,
-            leads            TEXT    NOT NULL,
+            lead_set_id      INTEGER NOT NULL REFERENCES lead_sets (lead_set_id),
             codec            TEXT    NOT NULL,
             data             BLOB    NOT NULL,
             received_ticks   INTEGER NOT NULL,

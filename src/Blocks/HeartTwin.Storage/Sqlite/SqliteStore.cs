@@ -126,12 +126,14 @@ internal sealed partial class SqliteStore : IAsyncDisposable
         string leads = JsonSerializer.Serialize(m.Leads, Json);
         bool inserted = await writer.WriteAsync(db =>
         {
+            db.Execute("INSERT INTO lead_sets (leads) VALUES ($1) ON CONFLICT DO NOTHING", leads);
+            long leadSet = (long)db.Scalar("SELECT lead_set_id FROM lead_sets WHERE leads = $1", leads)!;
             int changed = db.Execute(
                 """
-                INSERT OR IGNORE INTO sample_chunks (device_id, sequence, patient_id, start_ticks, end_ticks, rate_hz, samples_per_lead, leads, codec, data, received_ticks)
+                INSERT OR IGNORE INTO sample_chunks (device_id, sequence, patient_id, start_ticks, end_ticks, rate_hz, samples_per_lead, lead_set_id, codec, data, received_ticks)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                 """,
-                m.DeviceId, m.Sequence, m.PatientId, m.StartTime.UtcTicks, endTicks, m.SampleRateHz, perLead, leads, CodecName, blob, m.ReceivedAt.UtcTicks);
+                m.DeviceId, m.Sequence, m.PatientId, m.StartTime.UtcTicks, endTicks, m.SampleRateHz, perLead, leadSet, CodecName, blob, m.ReceivedAt.UtcTicks);
             if (changed == 0)
             {
                 return false;
@@ -393,9 +395,10 @@ internal sealed partial class SqliteStore : IAsyncDisposable
         await using var connection = await OpenReadAsync(ct).ConfigureAwait(false);
         await using var command = Command(connection,
             """
-            SELECT device_id, sequence, start_ticks, rate_hz, samples_per_lead, leads, codec, data FROM sample_chunks
-            WHERE patient_id = $1 AND end_ticks > $2 AND start_ticks < $3
-            ORDER BY start_ticks, device_id, sequence
+            SELECT c.device_id, c.sequence, c.start_ticks, c.rate_hz, c.samples_per_lead, l.leads, c.codec, c.data
+            FROM sample_chunks c JOIN lead_sets l ON l.lead_set_id = c.lead_set_id
+            WHERE c.patient_id = $1 AND c.end_ticks > $2 AND c.start_ticks < $3
+            ORDER BY c.start_ticks, c.device_id, c.sequence
             """,
             q.PatientId, q.From.UtcTicks, q.To.UtcTicks);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
