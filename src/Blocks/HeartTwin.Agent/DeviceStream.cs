@@ -26,7 +26,7 @@ internal sealed class DeviceStream(string deviceId)
 {
     private readonly List<AfBeat> _afBeats = [];
     private readonly List<AfEpisodeEvent> _afEvents = [];
-    private readonly Queue<(DateTimeOffset Time, double RrMs)> _rateSpan = new();
+    private readonly LinkedList<(DateTimeOffset Time, double RrMs)> _rateSpan = new();
     private readonly Queue<(DateTimeOffset Time, double RrMs, bool Normal)> _hrvSpan = new();
     private double[] _hrvRr = new double[512];
     private bool[] _hrvNormal = new bool[512];
@@ -99,15 +99,31 @@ internal sealed class DeviceStream(string deviceId)
         InstantHeartRateBpm = physiological ? 60000.0 / beat.RrMs : InstantHeartRateBpm;
         if (physiological)
         {
-            _rateSpan.Enqueue((time, beat.RrMs));
-            _rateSum += beat.RrMs;
-            _rateCount++;
+            // Artefact correction for the averaged rate (as monitors and HRV tools do): an interval under half the span's mean
+            // whose sum with the previous interval is within 20% of that mean means the beat between them was a false
+            // detection (noise). The two intervals count as one, so one spurious beat does not raise a 10 s average by 10%.
+            // A premature ectopic beat is left alone: its coupling interval is rarely under half the cycle, and it is followed
+            // by a long pause rather than a short one.
+            double mean = _rateCount > 0 ? _rateSum / _rateCount : 0;
+            if (mean > 0 && _rateSpan.Last is { } previous && beat.RrMs < 0.5 * mean
+                && Math.Abs(previous.Value.RrMs + beat.RrMs - mean) <= 0.2 * mean)
+            {
+                _rateSum += beat.RrMs;
+                previous.Value = (time, previous.Value.RrMs + beat.RrMs);
+            }
+            else
+            {
+                _rateSpan.AddLast((time, beat.RrMs));
+                _rateSum += beat.RrMs;
+                _rateCount++;
+            }
         }
 
         var rateFrom = time - TimeSpan.FromSeconds(options.HeartRateAverageSeconds);
-        while (_rateSpan.Count > 0 && _rateSpan.Peek().Time <= rateFrom)
+        while (_rateSpan.First is { } oldest && oldest.Value.Time <= rateFrom)
         {
-            _rateSum -= _rateSpan.Dequeue().RrMs;
+            _rateSum -= oldest.Value.RrMs;
+            _rateSpan.RemoveFirst();
             _rateCount--;
         }
 
