@@ -2,7 +2,7 @@ namespace HeartTwin.Host;
 
 /// <summary>
 /// The embedded composition's defaults: every block that keeps files keeps them under one data folder
-/// (<c>HeartTwin:DataDirectory</c>, option <c>--data-dir</c>, default ./data), and the shipped models, policy and demo records are
+/// (<c>HeartTwin:DataDirectory</c>, option <c>--data-dir</c>, default ./hearttwin-data), and the shipped models, policy and demo records are
 /// found beside the binary. Values set explicitly (appsettings, environment, command line) win.
 /// </summary>
 internal static class EmbeddedDefaults
@@ -10,7 +10,7 @@ internal static class EmbeddedDefaults
     public static WebApplicationBuilder AddEmbeddedDefaults(this WebApplicationBuilder builder)
     {
         var config = builder.Configuration;
-        string dataDir = Path.GetFullPath(config["HeartTwin:DataDirectory"] is { Length: > 0 } d ? d : "data");
+        string dataDir = Path.GetFullPath(config["HeartTwin:DataDirectory"] is { Length: > 0 } d ? d : "hearttwin-data");
         Directory.CreateDirectory(dataDir);
         string here = AppContext.BaseDirectory;
         var defaults = new Dictionary<string, string?>(StringComparer.Ordinal);

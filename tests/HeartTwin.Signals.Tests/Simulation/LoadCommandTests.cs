@@ -50,7 +50,7 @@ public class LoadCommandTests
         await using var twin = await LoadTwinDouble.StartAsync();
         twin.ForgetStored = true;
         var (code, stdout, _) = CliRunner.Run(
-            "load", "--patients", "2", "--duration", "1.6", "--url", twin.Url, "--mqtt", $"127.0.0.1:{twin.MqttPort}", "--admin-token", "admin",
+            "load", "--patients", "2", "--duration", "3", "--url", twin.Url, "--mqtt", $"127.0.0.1:{twin.MqttPort}", "--admin-token", "admin",
             "--db", TestData.MitDb, "--records", "101", "--stream-patients", "0");
         code.ShouldBe(1);
         stdout.ShouldContain("Samples lost");

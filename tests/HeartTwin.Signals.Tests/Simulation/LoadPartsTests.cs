@@ -95,6 +95,7 @@ public class LoadPartsTests
         var report = new LoadReport { Patients = 3, SamplesAcknowledged = 2160, SamplesStored = 2160, SamplesLost = 0, StoredP99Ms = 4.5 };
         report.ExitCode.ShouldBe(0);
         (report with { SamplesLost = 1 }).ExitCode.ShouldBe(1);
+        (report with { SamplesAcknowledged = 0, SamplesStored = 0 }).ExitCode.ShouldBe(1);
         (report with { SamplesStored = null, SamplesLost = null }).ExitCode.ShouldBe(1);
         using var doc = JsonDocument.Parse(JsonSerializer.Serialize(report, LoadReport.Json));
         doc.RootElement.GetProperty("samples_lost").GetInt64().ShouldBe(0);

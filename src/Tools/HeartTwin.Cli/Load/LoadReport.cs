@@ -34,8 +34,8 @@ internal sealed record LoadReport
     public double? MaxLagMs { get; init; }
     public IReadOnlyList<string> Errors { get; init; } = [];
 
-    /// <summary>Exit code: 0 when storage was verified and nothing acknowledged was lost.</summary>
-    public int ExitCode => SamplesLost == 0 && Errors.Count == 0 ? 0 : 1;
+    /// <summary>Exit code: 0 when something was acknowledged, storage was verified and nothing acknowledged was lost.</summary>
+    public int ExitCode => SamplesAcknowledged > 0 && SamplesLost == 0 && Errors.Count == 0 ? 0 : 1;
 
     internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
