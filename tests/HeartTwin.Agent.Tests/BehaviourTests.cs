@@ -51,6 +51,34 @@ public sealed class BehaviourTests
     }
 
     [Fact]
+    public async Task A_spurious_beat_splitting_one_interval_does_not_raise_the_averaged_heart_rate()
+    {
+        await using var agent = await AgentHarness.StartAsync();
+        // 75 bpm, then a noise spike detected as a beat 600 ms into an 800 ms interval (600 + 200), then 75 bpm again.
+        var rr = Repeat(800, 20).Append(600).Append(200).Concat(Repeat(800, 4));
+
+        await agent.FeedAsync(Synthetic("p1", "d1", Start, rr));
+
+        var state = agent.Recorder.Analyses.Last(a => a.PatientId == "p1").State;
+        state.HeartRateBpm.ShouldNotBeNull();
+        state.HeartRateBpm.Value.ShouldBe(75, 0.5);
+    }
+
+    [Fact]
+    public async Task A_premature_beat_with_its_compensatory_pause_keeps_both_intervals()
+    {
+        await using var agent = await AgentHarness.StartAsync();
+        // A PVC at 60% of the cycle and its compensatory pause: two real beats, so the 10 s mean stays the plain mean of the intervals.
+        var rr = Repeat(800, 20).Append(480).Append(1120).Concat(Repeat(800, 4));
+
+        await agent.FeedAsync(Synthetic("p1", "d1", Start, rr));
+
+        var state = agent.Recorder.Analyses.Last(a => a.PatientId == "p1").State;
+        state.HeartRateBpm.ShouldNotBeNull();
+        state.HeartRateBpm.Value.ShouldBe(75, 0.5);
+    }
+
+    [Fact]
     public async Task Heart_rate_below_the_configured_bound_is_proposed_and_rearms_only_past_the_hysteresis()
     {
         await using var agent = await AgentHarness.StartAsync(new() { ["Agent:HeartRateLowBpm"] = "50", ["Agent:HeartRateSustainSeconds"] = "5" });
