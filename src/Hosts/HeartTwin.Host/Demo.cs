@@ -42,7 +42,7 @@ internal static class DemoExtensions
 /// </summary>
 internal sealed partial class DemoDevices(
     IOptions<DemoOptions> options, IConfiguration configuration, IServer server, TokenService tokens,
-    IHostApplicationLifetime lifetime, ILogger<DemoDevices> logger) : BackgroundService
+    IHostApplicationLifetime lifetime, IServiceProvider services, ILogger<DemoDevices> logger) : BackgroundService
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -58,6 +58,15 @@ internal sealed partial class DemoDevices(
         using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
         {
             await started.Task.WaitAsync(stoppingToken);
+        }
+
+        // Kestrel accepts MQTT connections a moment before the broker has started; don't let the demo devices be the first to find out.
+        if (services.GetService<MQTTnet.Server.MqttServer>() is { } broker)
+        {
+            while (!broker.IsStarted)
+            {
+                await Task.Delay(100, stoppingToken);
+            }
         }
 
         string baseUrl = LocalUrl(server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1:8080");
@@ -85,7 +94,18 @@ internal sealed partial class DemoDevices(
                 await File.WriteAllTextAsync(credentialsPath, JsonSerializer.Serialize(credentials, Json), stoppingToken);
             }
 
-            var simRecord = SimulatedRecord.Load(db, record);
+            SimulatedRecord simRecord;
+            try
+            {
+                simRecord = SimulatedRecord.Load(db, record);
+            }
+            catch (Exception ex) when (ex is IOException or HeartTwin.Signals.SignalFormatException)
+            {
+                // One unreadable demo record must not take the twin down.
+                LogFailed(logger, device, ex);
+                continue;
+            }
+
             var transport = new MqttDeviceTransport("127.0.0.1", mqttPort, device, creds.MqttPassword, binary: true, log: m => LogDevice(logger, device, m));
             var simulator = new DeviceSimulator(simRecord, transport, new DeviceSimulatorOptions
             {
