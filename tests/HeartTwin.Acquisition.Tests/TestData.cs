@@ -7,29 +7,8 @@ namespace HeartTwin.Acquisition.Tests;
 /// <summary>Finds the shared MIT-BIH records (../shared/data/mitdb beside the repository, or HEARTTWIN_MITDB).</summary>
 public static class TestData
 {
-    private static readonly Lazy<string> MitDbPath = new(Locate);
+    public static string MitDb => HeartTwin.Testing.SharedTestPaths.MitDb;
 
-    public static string MitDb => MitDbPath.Value;
-
-    private static string Locate()
-    {
-        var env = Environment.GetEnvironmentVariable("HEARTTWIN_MITDB");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
-        {
-            return env;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "mitdb");
-            if (File.Exists(Path.Combine(candidate, "RECORDS")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("The MIT-BIH records were not found: expected shared/data/mitdb beside the repository, or HEARTTWIN_MITDB.");
-    }
 }
 
 /// <summary>A record as a device would stream it: integer ADC values per lead, lead descriptions, rate, and the reference beats.</summary>

@@ -13,47 +13,12 @@ namespace HeartTwin.Agent.Tests;
 /// <summary>Finds the repository and the shared MIT-BIH records (../shared/data/mitdb beside the repository, or HEARTTWIN_MITDB).</summary>
 internal static class TestData
 {
-    private static readonly Lazy<string> MitDbPath = new(LocateMitDb);
+    public static string MitDb => HeartTwin.Testing.SharedTestPaths.MitDb;
 
-    public static string MitDb => MitDbPath.Value;
-
-    public static string RepoRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "HeartTwin.slnx")))
-                {
-                    return dir.FullName;
-                }
-            }
-
-            throw new InvalidOperationException("HeartTwin.slnx not found above the test binaries.");
-        }
-    }
+    /// <summary>The repository's root folder (the one holding HeartTwin.slnx).</summary>
+    public static string RepoRoot => HeartTwin.Testing.SharedTestPaths.RepoRoot;
 
     public static string Models => Path.Combine(RepoRoot, "models");
-
-    private static string LocateMitDb()
-    {
-        var env = Environment.GetEnvironmentVariable("HEARTTWIN_MITDB");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
-        {
-            return env;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "mitdb");
-            if (File.Exists(Path.Combine(candidate, "RECORDS")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("The MIT-BIH records were not found: expected shared/data/mitdb beside the repository, or HEARTTWIN_MITDB.");
-    }
 }
 
 /// <summary>A record's reference beats with their model inputs, cut from the rhythm lead by the training extractor.</summary>

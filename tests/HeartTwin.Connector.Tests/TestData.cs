@@ -6,10 +6,9 @@ namespace HeartTwin.Connector.Tests;
 /// <summary>Finds the shared MIT-BIH records (../shared/data/mitdb beside the repository, or HEARTTWIN_MITDB).</summary>
 public static class TestData
 {
-    private static readonly Lazy<string> MitDbPath = new(Locate);
     private static readonly Lazy<WfdbRecord> Record101 = new(() => WfdbRecord.Read(MitDb, "101"));
 
-    public static string MitDb => MitDbPath.Value;
+    public static string MitDb => HeartTwin.Testing.SharedTestPaths.MitDb;
 
     /// <summary>Record 101 (2 leads, 360 Hz, 11-bit ADC).</summary>
     public static WfdbRecord Mit101 => Record101.Value;
@@ -21,24 +20,4 @@ public static class TestData
     /// <summary>One batch of <paramref name="count"/> frames from <paramref name="offset"/>, every lead.</summary>
     public static int[][] Slice(WfdbRecord record, int offset, int count) =>
         [.. Enumerable.Range(0, record.SignalCount).Select(s => record.Adc(s).Slice(offset, count).ToArray())];
-
-    private static string Locate()
-    {
-        var env = Environment.GetEnvironmentVariable("HEARTTWIN_MITDB");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
-        {
-            return env;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "mitdb");
-            if (File.Exists(Path.Combine(candidate, "RECORDS")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("The MIT-BIH records were not found: expected shared/data/mitdb beside the repository, or HEARTTWIN_MITDB.");
-    }
 }

@@ -65,9 +65,23 @@ public sealed class TestHost : IAsyncDisposable
 
     public static async Task<TestHost> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
     {
+        // A port found free can be taken by another test assembly (they run in parallel) before Kestrel binds it: try another.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(settings, dataDirectory, FreePort());
+            }
+            catch (IOException ex) when (attempt < 5 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+            }
+        }
+    }
+
+    private static async Task<TestHost> StartOnceAsync(IDictionary<string, string?>? settings, string? dataDirectory, int mqttPort)
+    {
         bool owns = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "hearttwin-connector-" + Guid.NewGuid().ToString("N"));
-        int mqttPort = FreePort();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         var config = new Dictionary<string, string?>
         {

@@ -12,22 +12,9 @@ namespace HeartTwin.IntegrationTests;
 /// <summary>Where the shared MIT-BIH records are.</summary>
 internal static class TestData
 {
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => HeartTwin.Testing.SharedTestPaths.RepoRoot;
 
-    public static string MitDb { get; } = Environment.GetEnvironmentVariable("HEARTTWIN_MITDB") is { Length: > 0 } env
-        ? env
-        : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data", "mitdb"));
-
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "HeartTwin.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root (HeartTwin.slnx) not found.");
-    }
+    public static string MitDb => HeartTwin.Testing.SharedTestPaths.MitDb;
 
     public static int FreePort()
     {
@@ -48,9 +35,9 @@ public sealed class TwinFixture : IAsyncLifetime
 
     public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "hearttwin-it-" + Guid.NewGuid().ToString("N")[..8]);
 
-    public int HttpPort { get; } = TestData.FreePort();
+    public int HttpPort { get; private set; }
 
-    public int MqttPort { get; } = TestData.FreePort();
+    public int MqttPort { get; private set; }
 
     public string BaseUrl => $"http://127.0.0.1:{HttpPort}";
 
@@ -62,9 +49,23 @@ public sealed class TwinFixture : IAsyncLifetime
     {
         Environment.SetEnvironmentVariable("Auth__AdminToken", AdminToken);
         Environment.SetEnvironmentVariable("Auth__SigningKey", "integration-signing-key-0123456789abcdef");
-        app = TwinApp.Build(["--urls", BaseUrl, "--mqtt-port", MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--data-dir", DataDir, "--Agent:IntervalSeconds=1", "--Logging:LogLevel:Default=Warning"]);
-        await app.StartAsync();
+        // A port found free can be taken by another test assembly (they run in parallel) before Kestrel binds it: try others.
+        for (int attempt = 1; ; attempt++)
+        {
+            HttpPort = TestData.FreePort();
+            MqttPort = TestData.FreePort();
+            app = TwinApp.Build(["--urls", BaseUrl, "--mqtt-port", MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--data-dir", DataDir, "--Agent:IntervalSeconds=1", "--Logging:LogLevel:Default=Warning"]);
+            try
+            {
+                await app.StartAsync();
+                break;
+            }
+            catch (IOException ex) when (attempt < 5 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await app.DisposeAsync();
+            }
+        }
         Admin = new HttpClient { BaseAddress = new Uri(BaseUrl) };
         Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
         Anonymous = new HttpClient { BaseAddress = new Uri(BaseUrl) };

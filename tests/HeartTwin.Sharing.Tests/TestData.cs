@@ -6,10 +6,9 @@ namespace HeartTwin.Sharing.Tests;
 /// <summary>Finds the shared MIT-BIH records (../shared/data/mitdb beside the repository, or HEARTTWIN_MITDB).</summary>
 public static class TestData
 {
-    private static readonly Lazy<string> MitDbPath = new(Locate);
     private static readonly Lazy<(IReadOnlyList<LeadInfo> Leads, int[][] Samples, double Rate)> Record101 = new(() => Read("101", 3600));
 
-    public static string MitDb => MitDbPath.Value;
+    public static string MitDb => HeartTwin.Testing.SharedTestPaths.MitDb;
 
     /// <summary>The first 10 s of MIT-BIH record 101: leads with gain and baseline, integer samples per lead.</summary>
     public static (IReadOnlyList<LeadInfo> Leads, int[][] Samples, double Rate) First10SecondsOf101 => Record101.Value;
@@ -22,29 +21,4 @@ public static class TestData
         return (leads, data, r.SamplingFrequencyHz);
     }
 
-    private static string Locate()
-    {
-        var env = Environment.GetEnvironmentVariable("HEARTTWIN_MITDB");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
-        {
-            return env;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "mitdb");
-            if (File.Exists(Path.Combine(candidate, "RECORDS")))
-            {
-                return candidate;
-            }
-
-            candidate = Path.Combine(dir.FullName, "..", "shared", "data", "mitdb");
-            if (File.Exists(Path.Combine(candidate, "RECORDS")))
-            {
-                return Path.GetFullPath(candidate);
-            }
-        }
-
-        throw new InvalidOperationException("MIT-BIH data not found: set HEARTTWIN_MITDB or place it at ../shared/data/mitdb.");
-    }
 }

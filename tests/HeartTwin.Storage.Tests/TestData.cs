@@ -5,10 +5,9 @@ namespace HeartTwin.Storage.Tests;
 /// <summary>Finds the shared MIT-BIH records (../shared/data/mitdb beside the repository, or HEARTTWIN_MITDB).</summary>
 public static class TestData
 {
-    private static readonly Lazy<string> MitDbPath = new(Locate);
     private static readonly Dictionary<string, int[][]> Cache = [];
 
-    public static string MitDb => MitDbPath.Value;
+    public static string MitDb => HeartTwin.Testing.SharedTestPaths.MitDb;
 
     public static IReadOnlyList<string> MitDbRecords =>
         File.ReadAllLines(Path.Combine(MitDb, "RECORDS")).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
@@ -61,25 +60,6 @@ public static class TestData
 
     private static readonly Dictionary<string, WfdbHeader> Headers = [];
 
-    private static string Locate()
-    {
-        var env = Environment.GetEnvironmentVariable("HEARTTWIN_MITDB");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
-        {
-            return env;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "mitdb");
-            if (File.Exists(Path.Combine(candidate, "RECORDS")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("The MIT-BIH records were not found: expected shared/data/mitdb beside the repository, or HEARTTWIN_MITDB.");
-    }
 }
 
 /// <summary>A fresh temporary folder, removed on dispose.</summary>
