@@ -240,6 +240,10 @@ internal sealed class MqttDeviceTransport : IDeviceTransport
         {
             // Stopping.
         }
+        catch (MQTTnet.Exceptions.MqttCommunicationException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping while an acknowledgement was in flight: the broker redelivers the command to the persistent session.
+        }
         catch (DeviceRejectedException e)
         {
             _log(e.Message);
