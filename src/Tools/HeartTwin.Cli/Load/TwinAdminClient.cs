@@ -96,7 +96,7 @@ internal sealed class TwinAdminClient : IDisposable
     /// <summary>Follows a patient's SSE stream and yields each event's name and data until cancelled or the stream ends.</summary>
     public async IAsyncEnumerable<(string Event, string Data)> StreamAsync(string patientId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"api/twins/{Uri.EscapeDataString(patientId)}/stream");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"api/twins/{Uri.EscapeDataString(patientId)}/stream?categories=events");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         response.EnsureSuccessStatusCode();
