@@ -154,28 +154,11 @@ internal static class TwinEndpoints
         return values;
     }
 
-    private static async Task<IResult> BeatsAsync(string patientId, string? from, string? to, int? limit,
-        HttpContext http, IMessageBus bus, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct)
-    {
-        var principal = HeartTwinPrincipal.From(http.User);
-        if (!principal.CanRead(patientId))
-        {
-            return Forbidden(patientId);
-        }
-
-        if (ParseListArgs(from, to, limit, options.Value, time, out var start, out var end, out int max) is { } bad)
-        {
-            return bad;
-        }
-
-        if (await CheckReadAsync(principal, policy, patientId, ShareCategories.Beats, SharePurposes.Api, ct).ConfigureAwait(false) is { } refused)
-        {
-            return refused;
-        }
-
-        var result = await bus.RequestAsync<BeatsQuery, BeatsResult>(new BeatsQuery(patientId, start, end, max), ct).ConfigureAwait(false);
-        return TypedResults.Ok(new RangeList<StoredBeat>(patientId, start, end, result.Beats));
-    }
+    private static Task<IResult> BeatsAsync(string patientId, string? from, string? to, int? limit,
+        HttpContext http, IMessageBus bus, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct) =>
+        RangeListAsync(patientId, from, to, limit, ShareCategories.Beats,
+            async (start, end, max, c) => (await bus.RequestAsync<BeatsQuery, BeatsResult>(new BeatsQuery(patientId, start, end, max), c).ConfigureAwait(false)).Beats,
+            http, policy, options, time, ct);
 
     private static Task<IResult> EventsAsync(string patientId, string? from, string? to, int? limit,
         HttpContext http, IMessageBus bus, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct) =>
@@ -185,8 +168,25 @@ internal static class TwinEndpoints
         HttpContext http, IMessageBus bus, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct) =>
         StoredActionsAsync(patientId, from, to, limit, ShareCategories.Actions, a => a.Proposal.Command is not null, http, bus, policy, options, time, ct);
 
-    private static async Task<IResult> StoredActionsAsync(string patientId, string? from, string? to, int? limit, string category, Func<StoredAction, bool> keep,
-        HttpContext http, IMessageBus bus, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct)
+    private static Task<IResult> StoredActionsAsync(string patientId, string? from, string? to, int? limit, string category, Func<StoredAction, bool> keep,
+        HttpContext http, IMessageBus bus, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct) =>
+        RangeListAsync<StoredAction>(patientId, from, to, limit, category,
+            async (start, end, max, c) => [.. (await bus.RequestAsync<EventsQuery, EventsResult>(new EventsQuery(patientId, start, end, max), c).ConfigureAwait(false)).Actions.Where(keep)],
+            http, policy, options, time, ct);
+
+    private static Task<IResult> VitalsAsync(string patientId, string? from, string? to, int? limit,
+        HttpContext http, IMessageBus bus, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct) =>
+        RangeListAsync<VitalView>(patientId, from, to, limit, ShareCategories.Vitals,
+            async (start, end, max, c) => [.. (await bus.RequestAsync<VitalsQuery, VitalsResult>(new VitalsQuery(patientId, start, end, max), c).ConfigureAwait(false)).Observations.Select(VitalView.From)],
+            http, policy, options, time, ct);
+
+    /// <summary>
+    /// The one path every time-range list takes: the caller's scope for the patient, the range arguments, the policy for the
+    /// category, and only then the read.
+    /// </summary>
+    private static async Task<IResult> RangeListAsync<T>(string patientId, string? from, string? to, int? limit, string category,
+        Func<DateTimeOffset, DateTimeOffset, int, CancellationToken, Task<IReadOnlyList<T>>> read,
+        HttpContext http, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct)
     {
         var principal = HeartTwinPrincipal.From(http.User);
         if (!principal.CanRead(patientId))
@@ -204,31 +204,8 @@ internal static class TwinEndpoints
             return refused;
         }
 
-        var result = await bus.RequestAsync<EventsQuery, EventsResult>(new EventsQuery(patientId, start, end, max), ct).ConfigureAwait(false);
-        return TypedResults.Ok(new RangeList<StoredAction>(patientId, start, end, [.. result.Actions.Where(keep)]));
-    }
-
-    private static async Task<IResult> VitalsAsync(string patientId, string? from, string? to, int? limit,
-        HttpContext http, IMessageBus bus, SharePolicy policy, IOptions<SharingOptions> options, TimeProvider time, CancellationToken ct)
-    {
-        var principal = HeartTwinPrincipal.From(http.User);
-        if (!principal.CanRead(patientId))
-        {
-            return Forbidden(patientId);
-        }
-
-        if (ParseListArgs(from, to, limit, options.Value, time, out var start, out var end, out int max) is { } bad)
-        {
-            return bad;
-        }
-
-        if (await CheckReadAsync(principal, policy, patientId, ShareCategories.Vitals, SharePurposes.Api, ct).ConfigureAwait(false) is { } refused)
-        {
-            return refused;
-        }
-
-        var result = await bus.RequestAsync<VitalsQuery, VitalsResult>(new VitalsQuery(patientId, start, end, max), ct).ConfigureAwait(false);
-        return TypedResults.Ok(new RangeList<VitalView>(patientId, start, end, [.. result.Observations.Select(VitalView.From)]));
+        var items = await read(start, end, max, ct).ConfigureAwait(false);
+        return TypedResults.Ok(new RangeList<T>(patientId, start, end, items));
     }
 
     private static async Task<IResult> Stream(string patientId, string? categories, HttpContext http, LiveHub hub, SharePolicy policy,
