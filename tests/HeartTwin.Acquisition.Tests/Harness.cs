@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
+using HeartTwin.Messaging.InMemory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -96,11 +97,21 @@ public sealed class Harness : IAsyncDisposable
 
     public int DeadLetters => Provider.GetRequiredService<IDeadLetters>().Count;
 
+    /// <summary>
+    /// Publishes a batch as the Connector does and waits until Acquisition and everything it published have handled it
+    /// (the Connector does not await Acquisition, so the publish alone returns before the beats exist).
+    /// </summary>
+    public async Task PublishAsync(SamplesReceived batch)
+    {
+        await Bus.PublishAsync(batch);
+        await Provider.GetRequiredService<InMemoryBus>().WhenIdleAsync();
+    }
+
     public async Task StreamAsync(IEnumerable<SamplesReceived> batches)
     {
         foreach (var batch in batches)
         {
-            await Bus.PublishAsync(batch);
+            await PublishAsync(batch);
         }
     }
 

@@ -63,6 +63,33 @@ public sealed class Gate : IMessageHandler<Unpartitioned>
     }
 }
 
+public sealed class Overlap : IMessageHandler<Ping>
+{
+    private int inside;
+
+    public int MostAtOnce { get; private set; }
+
+    public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task HandleAsync(Ping message, MessageContext context, CancellationToken cancellationToken)
+    {
+        int now = Interlocked.Increment(ref inside);
+        lock (this)
+        {
+            MostAtOnce = Math.Max(MostAtOnce, now);
+        }
+
+        await Open.Task.WaitAsync(cancellationToken);
+        Interlocked.Decrement(ref inside);
+    }
+}
+
+public sealed class AlwaysFails : IMessageHandler<Ping>
+{
+    public Task HandleAsync(Ping message, MessageContext context, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("downstream is broken");
+}
+
 public sealed class Doubler : IRequestHandler<Question, Answer>
 {
     public Task<Answer> HandleAsync(Question request, CancellationToken cancellationToken) => Task.FromResult(new Answer(request.X * 2));
@@ -191,5 +218,57 @@ public sealed class InMemoryBusTests
         // FNV-1a of "patient-1" is fixed; string.GetHashCode would differ between runs.
         InMemoryBus.PartitionOf("patient-1", 1024).ShouldBe(InMemoryBus.PartitionOf("patient-1", 1024));
         InMemoryBus.PartitionOf("a", 16).ShouldBe((int)(unchecked((2166136261u ^ 'a') * 16777619u) % 16u));
+    }
+
+    [Fact]
+    public async Task An_unordered_subscription_handles_one_patients_messages_concurrently()
+    {
+        await using var sp = Build(s => s.AddMessageHandler<Ping, Overlap>(new SubscriptionDelivery { Ordered = false, MaxConcurrency = 8 }),
+            ("Messaging:Partitions", "1"));
+        var bus = sp.GetRequiredService<IMessageBus>();
+        var overlap = sp.GetRequiredService<Overlap>();
+
+        var publishes = Enumerable.Range(0, 20).Select(i => bus.PublishAsync(new Ping("p", i))).ToList();
+        await Task.Delay(200);
+        overlap.MostAtOnce.ShouldBe(8); // An ordered subscription would hold this patient to one at a time.
+        overlap.Open.SetResult();
+        await Task.WhenAll(publishes).WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_publisher_does_not_wait_for_a_subscriber_it_does_not_await_but_the_message_still_arrives()
+    {
+        await using var sp = Build(s => s
+            .AddMessageHandler<Ping, Recorder>()
+            .AddMessageHandler<Ping, Overlap>(new SubscriptionDelivery { AwaitedByPublisher = false }));
+        var bus = sp.GetRequiredService<IMessageBus>();
+        var overlap = sp.GetRequiredService<Overlap>();
+
+        // The detached handler is blocked, yet the publish completes once the awaited Recorder has the message.
+        await bus.PublishAsync(new Ping("p", 1)).WaitAsync(TimeSpan.FromSeconds(5));
+        sp.GetRequiredService<Recorder>().Seen["p"].ShouldBe([1]);
+        await Task.Delay(50);
+        overlap.MostAtOnce.ShouldBe(1);
+        overlap.Open.SetResult();
+    }
+
+    [Fact]
+    public async Task A_detached_subscribers_failure_is_parked_without_failing_the_publisher()
+    {
+        await using var sp = Build(s => s.AddMessageHandler<Ping, AlwaysFails>(new SubscriptionDelivery { AwaitedByPublisher = false }),
+            ("Messaging:MaxAttempts", "2"), ("Messaging:RetryDelayMs", "1"));
+        var bus = sp.GetRequiredService<IMessageBus>();
+        var dead = sp.GetRequiredService<IDeadLetters>();
+
+        await bus.PublishAsync(new Ping("p", 3));
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (dead.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        var parked = dead.Snapshot().ShouldHaveSingleItem();
+        parked.Subscription.ShouldBe(nameof(AlwaysFails));
+        parked.Attempts.ShouldBe(2);
     }
 }

@@ -35,7 +35,10 @@ public static class AcquisitionHostingExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StreamRegistry>();
-        services.AddMessageHandler<SamplesReceived, SamplesReceivedHandler>();
+        // Analysis is downstream of the device's acknowledgement, not part of it: the Connector acknowledges once Storage
+        // has committed the samples, and Acquisition takes them from its own bounded, per-patient ordered queue. Otherwise
+        // every acknowledgement would wait for detection and for the beats' own commit (docs/twin-architecture.md).
+        services.AddMessageHandler<SamplesReceived, SamplesReceivedHandler>(new SubscriptionDelivery { AwaitedByPublisher = false });
         services.AddHostedService<IdleStreamEviction>();
         return services;
     }

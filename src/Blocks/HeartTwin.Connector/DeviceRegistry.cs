@@ -56,6 +56,10 @@ internal sealed class DeviceRegistry : IDisposable
     private readonly ConcurrentDictionary<string, DeviceState> devices = new(StringComparer.Ordinal);
     // Token hash (hex) → device, to tell "another device's token" (403) from "no device's token" (401).
     private readonly ConcurrentDictionary<string, string> tokenOwners = new(StringComparer.Ordinal);
+    // Devices whose accepted sequence is not yet written (see SaveProgress).
+    private readonly ConcurrentDictionary<string, byte> dirty = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Task flushLoop;
 
     public DeviceRegistry(IOptions<ConnectorOptions> options)
     {
@@ -85,6 +89,8 @@ internal sealed class DeviceRegistry : IDisposable
             devices[state.DeviceId] = state;
             tokenOwners[Convert.ToHexString(state.TokenHash)] = state.DeviceId;
         }
+
+        flushLoop = Task.Run(FlushLoopAsync);
     }
 
     public IEnumerable<DeviceState> All => devices.Values.OrderBy(d => d.DeviceId, StringComparer.Ordinal);
@@ -165,14 +171,87 @@ internal sealed class DeviceRegistry : IDisposable
     /// <summary>The device that owns a token, or null.</summary>
     public string? OwnerOfToken(string token) => tokenOwners.GetValueOrDefault(Convert.ToHexString(Hash(token)));
 
-    /// <summary>Records an accepted sequence (the caller holds the device's gate).</summary>
-    public void SaveProgress(DeviceState device)
+    /// <summary>
+    /// Records an accepted sequence (the caller holds the device's gate). The row is written by the next flush, within
+    /// <see cref="ProgressFlushInterval"/>, together with every other device's: one commit a second instead of one per batch
+    /// under a registry-wide lock on the acknowledgement path (at 1,000 devices, those commits and the WAL checkpoints they
+    /// trigger stalled every device at once). Losing the last second of progress in a crash is safe: the samples
+    /// themselves are durable in Storage before the acknowledgement, a device that resends a batch finds Storage's
+    /// idempotent write, and gaps are counted again from the stored sequence.
+    /// </summary>
+    public void SaveProgress(DeviceState device) => dirty[device.DeviceId] = 0;
+
+    /// <summary>How often accepted sequences are written to the registry.</summary>
+    public static TimeSpan ProgressFlushInterval { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Writes every device whose progress changed since the last flush, in one transaction.</summary>
+    public void FlushProgress()
     {
+        if (dirty.IsEmpty)
+        {
+            return;
+        }
+
         lock (dbLock)
         {
-            using var cmd = Command("UPDATE devices SET last_sequence=$s, gaps=$g WHERE device_id=$id",
-                ("$s", device.LastSequence), ("$g", device.Gaps), ("$id", device.DeviceId));
-            cmd.ExecuteNonQuery();
+            // Unmark before reading the values: a batch accepted meanwhile marks its device again for the next flush.
+            var ids = dirty.Keys.ToArray();
+            foreach (var id in ids)
+            {
+                dirty.TryRemove(id, out _);
+            }
+
+            try
+            {
+                using var tx = db.BeginTransaction();
+                using var cmd = Command("UPDATE devices SET last_sequence=$s, gaps=$g WHERE device_id=$id", ("$s", null), ("$g", null), ("$id", null));
+                cmd.Transaction = tx;
+                foreach (var id in ids)
+                {
+                    if (devices.TryGetValue(id, out var device))
+                    {
+                        cmd.Parameters["$s"].Value = (object?)device.LastSequence ?? DBNull.Value;
+                        cmd.Parameters["$g"].Value = device.Gaps;
+                        cmd.Parameters["$id"].Value = id;
+                        cmd.ExecuteNonQuery();
+                    }
+                }
+
+                tx.Commit();
+            }
+            catch (SqliteException)
+            {
+                foreach (var id in ids)
+                {
+                    dirty.TryAdd(id, 0);
+                }
+
+                throw;
+            }
+        }
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        using var timer = new PeriodicTimer(ProgressFlushInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    FlushProgress();
+                }
+                catch (SqliteException)
+                {
+                    // The devices stay marked and the next tick tries again; a failing registry disk also fails the
+                    // Connector's next registration, loudly.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed.
         }
     }
 
@@ -195,5 +274,17 @@ internal sealed class DeviceRegistry : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    public void Dispose() => db.Dispose();
+    public void Dispose()
+    {
+        if (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        stopping.Cancel();
+        flushLoop.GetAwaiter().GetResult();
+        FlushProgress();
+        stopping.Dispose();
+        db.Dispose();
+    }
 }

@@ -35,7 +35,8 @@ public static class SharingExtensions
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddHttpClient(WebhookDispatcher.HttpClientName);
-        services.AddMessageHandler<SamplesReceived, SharingEventHandler>();
+        // The live ECG view follows the samples; a device's acknowledgement does not wait for viewers.
+        services.AddMessageHandler<SamplesReceived, SharingEventHandler>(new SubscriptionDelivery { AwaitedByPublisher = false });
         services.AddMessageHandler<AnalysisCompleted, SharingEventHandler>();
         services.AddMessageHandler<ActionDecided, SharingEventHandler>();
         services.AddMessageHandler<CommandStatusChanged, SharingEventHandler>();

@@ -34,13 +34,17 @@ public static class StorageHostingExtensions
         services.TryAddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
 
+        // Rows keyed by (device, sequence) and written "insert or ignore" mean the same whatever order they arrive in, so
+        // their subscriptions are unordered: many writers at once fill one group commit, instead of each patient
+        // partition waiting for a commit per batch. Beats (upserted) and state rows keep per-patient order.
+        var keyedInserts = new SubscriptionDelivery { Ordered = false, MaxConcurrency = 256 };
         services.AddMessageHandler<DeviceRegistered, StorageMessageHandlers>();
-        services.AddMessageHandler<SamplesReceived, StorageMessageHandlers>();
+        services.AddMessageHandler<SamplesReceived, StorageMessageHandlers>(keyedInserts);
         services.AddMessageHandler<BeatsAcquired, StorageMessageHandlers>();
         services.AddMessageHandler<AnalysisCompleted, StorageMessageHandlers>();
-        services.AddMessageHandler<WindowAcquired, StorageMessageHandlers>();
-        services.AddMessageHandler<VitalsReceived, StorageMessageHandlers>();
-        services.AddMessageHandler<SequenceGapDetected, StorageMessageHandlers>();
+        services.AddMessageHandler<WindowAcquired, StorageMessageHandlers>(keyedInserts);
+        services.AddMessageHandler<VitalsReceived, StorageMessageHandlers>(keyedInserts);
+        services.AddMessageHandler<SequenceGapDetected, StorageMessageHandlers>(keyedInserts);
         services.AddMessageHandler<ActionProposed, StorageMessageHandlers>();
         services.AddMessageHandler<ActionDecided, StorageMessageHandlers>();
         services.AddMessageHandler<CommandStatusChanged, StorageMessageHandlers>();

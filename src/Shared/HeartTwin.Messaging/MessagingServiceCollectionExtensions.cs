@@ -8,7 +8,43 @@ namespace HeartTwin.Messaging;
 /// <param name="MessageType">The message type.</param>
 /// <param name="HandlerType">The handler's concrete type (registered as a singleton).</param>
 /// <param name="Invoke">Calls the handler.</param>
-public sealed record SubscriptionDescriptor(Type MessageType, Type HandlerType, Func<object, object, MessageContext, CancellationToken, Task> Invoke);
+/// <param name="Delivery">How the subscription is delivered to (null: <see cref="SubscriptionDelivery.Default"/>).</param>
+public sealed record SubscriptionDescriptor(Type MessageType, Type HandlerType, Func<object, object, MessageContext, CancellationToken, Task> Invoke,
+    SubscriptionDelivery? Delivery = null)
+{
+    /// <summary>The delivery options in force.</summary>
+    public SubscriptionDelivery EffectiveDelivery => Delivery ?? SubscriptionDelivery.Default;
+}
+
+/// <summary>
+/// How one subscription receives its messages. The defaults (ordered per patient, awaited by the publisher) suit a handler
+/// that keeps per-stream state and whose work is part of the publisher's guarantee. The two relaxations exist because
+/// serialising everything per patient and waiting for everything couples the device's acknowledgement to the slowest
+/// block (see docs/twin-architecture.md, "What an acknowledgement waits for").
+/// </summary>
+public sealed record SubscriptionDelivery
+{
+    /// <summary>Ordered per patient, awaited by the publisher.</summary>
+    public static SubscriptionDelivery Default { get; } = new();
+
+    /// <summary>
+    /// True (default): a patient's messages reach the handler one at a time, in publication order. False: the handler is
+    /// called for up to <see cref="MaxConcurrency"/> messages at once in any order; for idempotent keyed writes, where
+    /// order carries no meaning and concurrency lets a group commit gather many writers.
+    /// </summary>
+    public bool Ordered { get; init; } = true;
+
+    /// <summary>Concurrent calls of an unordered subscription (ignored when ordered).</summary>
+    public int MaxConcurrency { get; init; } = 64;
+
+    /// <summary>
+    /// True (default): <see cref="IMessageBus.PublishAsync"/> completes only once this subscriber has handled the message.
+    /// False: the publisher waits only for room in this subscriber's queue (back-pressure is kept), not for its work;
+    /// for downstream work that is not part of what the publisher promises (analysis and live views of samples whose
+    /// durability the Storage subscriber alone provides). Failures still retry and then park in the dead letters.
+    /// </summary>
+    public bool AwaitedByPublisher { get; init; } = true;
+}
 
 /// <summary>Registration of the bus and of handlers.</summary>
 public static class MessagingServiceCollectionExtensions
@@ -27,12 +63,14 @@ public static class MessagingServiceCollectionExtensions
     }
 
     /// <summary>Subscribes <typeparamref name="THandler"/> (a singleton) to <typeparamref name="TMessage"/>.</summary>
-    public static IServiceCollection AddMessageHandler<TMessage, THandler>(this IServiceCollection services)
+    /// <param name="services">The services.</param>
+    /// <param name="delivery">How the subscription is delivered; null for ordered per patient and awaited by the publisher.</param>
+    public static IServiceCollection AddMessageHandler<TMessage, THandler>(this IServiceCollection services, SubscriptionDelivery? delivery = null)
         where TMessage : class where THandler : class, IMessageHandler<TMessage>
     {
         services.TryAddSingleton<THandler>();
         services.AddSingleton(new SubscriptionDescriptor(typeof(TMessage), typeof(THandler),
-            static (handler, message, context, ct) => ((THandler)handler).HandleAsync((TMessage)message, context, ct)));
+            static (handler, message, context, ct) => ((THandler)handler).HandleAsync((TMessage)message, context, ct), delivery));
         return services;
     }
 

@@ -11,7 +11,10 @@ namespace HeartTwin.Messaging.InMemory;
 /// <summary>
 /// The in-process transport. Every subscription owns N bounded single-reader queues (partitions); a patient's messages
 /// always go to the same one, so a handler sees each patient's messages in publication order. A publish completes when
-/// every subscriber has handled the message (in process, that is the only durable point there is).
+/// every awaited subscriber has handled the message (in process, that is the only durable point there is). An unordered
+/// subscription (<see cref="SubscriptionDelivery.Ordered"/> false) has one queue read by several workers instead; a
+/// subscriber the publisher does not await (<see cref="SubscriptionDelivery.AwaitedByPublisher"/> false) only has to
+/// accept the message into its bounded queue.
 /// </summary>
 public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
 {
@@ -23,6 +26,7 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly List<Task> workers = [];
     private long published;
+    private long inFlight;
     private int disposed;
 
     /// <summary>Creates the bus and starts one worker per partition of every registered subscription.</summary>
@@ -39,17 +43,23 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
         var byType = new Dictionary<Type, List<Subscription>>();
         foreach (var descriptor in descriptors.DistinctBy(d => (d.MessageType, d.HandlerType)))
         {
-            var subscription = new Subscription(descriptor, partitions, this.options.QueueCapacity);
+            var delivery = descriptor.EffectiveDelivery;
+            int queues = delivery.Ordered ? partitions : 1;
+            var subscription = new Subscription(descriptor, queues, this.options.QueueCapacity * (delivery.Ordered ? 1 : partitions), delivery.Ordered);
             if (!byType.TryGetValue(descriptor.MessageType, out var list))
             {
                 byType[descriptor.MessageType] = list = [];
             }
 
             list.Add(subscription);
-            for (int p = 0; p < partitions; p++)
+            for (int p = 0; p < queues; p++)
             {
                 var queue = subscription.Queues[p];
-                workers.Add(Task.Run(() => RunPartitionAsync(subscription, queue.Reader)));
+                int readers = delivery.Ordered ? 1 : Math.Max(1, delivery.MaxConcurrency);
+                for (int r = 0; r < readers; r++)
+                {
+                    workers.Add(Task.Run(() => RunPartitionAsync(subscription, queue.Reader)));
+                }
             }
         }
 
@@ -58,6 +68,22 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
 
     /// <summary>Messages published since start.</summary>
     public long Published => Interlocked.Read(ref published);
+
+    /// <summary>Deliveries queued or running now, across every subscription.</summary>
+    public long InFlight => Interlocked.Read(ref inFlight);
+
+    /// <summary>
+    /// Completes once nothing is queued or being handled, including what handlers published meanwhile (a handler's own
+    /// publications are counted before its delivery ends). For tests and orderly shutdown: with subscribers the publisher
+    /// does not await, a publish returning no longer means that all its consequences have happened.
+    /// </summary>
+    public async Task WhenIdleAsync(CancellationToken cancellationToken = default)
+    {
+        while (Interlocked.Read(ref inFlight) > 0)
+        {
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <inheritdoc />
     public async Task PublishAsync<TMessage>(TMessage message, CancellationToken cancellationToken = default) where TMessage : class
@@ -96,12 +122,28 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
         return handler.HandleAsync(request, cancellationToken);
     }
 
-    private static async Task EnqueueAsync(Subscription target, object message, MessageContext context, CancellationToken cancellationToken)
+    private async Task EnqueueAsync(Subscription target, object message, MessageContext context, CancellationToken cancellationToken)
     {
-        var envelope = new Envelope(message, context);
-        var queue = target.Queues[PartitionOf(context.PartitionKey, target.Queues.Length)];
-        await queue.Writer.WriteAsync(envelope, cancellationToken).ConfigureAwait(false);
-        await envelope.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var envelope = new Envelope(message, context, target.Awaited);
+        var queue = target.Queues.Length == 1 ? target.Queues[0] : target.Queues[PartitionOf(context.PartitionKey, target.Queues.Length)];
+        Interlocked.Increment(ref inFlight);
+        if (!queue.Writer.TryWrite(envelope))
+        {
+            try
+            {
+                await queue.Writer.WriteAsync(envelope, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Interlocked.Decrement(ref inFlight);
+                throw;
+            }
+        }
+
+        if (envelope.Completion is not null)
+        {
+            await envelope.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Stable partition of a key (FNV-1a, not string.GetHashCode, which differs between processes).</summary>
@@ -140,7 +182,14 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
             {
                 while (reader.TryRead(out var envelope))
                 {
-                    await DeliverAsync(subscription, handler, envelope).ConfigureAwait(false);
+                    try
+                    {
+                        await DeliverAsync(subscription, handler, envelope).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref inFlight);
+                    }
                 }
             }
         }
@@ -160,12 +209,12 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
             {
                 var context = attempt == 1 ? envelope.Context : envelope.Context with { Attempt = attempt };
                 await subscription.Descriptor.Invoke(handler, envelope.Message, context, stopping.Token).ConfigureAwait(false);
-                envelope.Completion.TrySetResult();
+                envelope.Completion?.TrySetResult();
                 return;
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                envelope.Completion.TrySetCanceled(stopping.Token);
+                envelope.Completion?.TrySetCanceled(stopping.Token);
                 return;
             }
 #pragma warning disable CA1031 // A handler's failure of any kind is retried and then parked; the bus must keep running.
@@ -182,7 +231,7 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
                     }
                     catch (OperationCanceledException)
                     {
-                        envelope.Completion.TrySetCanceled(stopping.Token);
+                        envelope.Completion?.TrySetCanceled(stopping.Token);
                         return;
                     }
 
@@ -193,7 +242,7 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
 
         deadLetters.Park(new DeadLetter(subscription.Name, envelope.Message.GetType().Name, envelope.Context.MessageKey,
             envelope.Context.PartitionKey, last?.Message ?? "unknown", options.MaxAttempts, DateTimeOffset.UtcNow, envelope.Message));
-        envelope.Completion.TrySetException(new MessageDeliveryException(
+        envelope.Completion?.TrySetException(new MessageDeliveryException(
             $"{subscription.Name} failed to handle {envelope.Message.GetType().Name} {envelope.Context.MessageKey} after {options.MaxAttempts} attempts: {last?.Message}", last));
     }
 
@@ -239,16 +288,17 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
 
     private sealed class Subscription
     {
-        public Subscription(SubscriptionDescriptor descriptor, int partitions, int capacity)
+        public Subscription(SubscriptionDescriptor descriptor, int partitions, int capacity, bool ordered)
         {
             Descriptor = descriptor;
             Name = descriptor.HandlerType.Name;
+            Awaited = descriptor.EffectiveDelivery.AwaitedByPublisher;
             Queues = new Channel<Envelope>[partitions];
             for (int i = 0; i < partitions; i++)
             {
                 Queues[i] = Channel.CreateBounded<Envelope>(new BoundedChannelOptions(capacity)
                 {
-                    SingleReader = true,
+                    SingleReader = ordered,
                     FullMode = BoundedChannelFullMode.Wait,
                 });
             }
@@ -258,16 +308,19 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
 
         public string Name { get; }
 
+        public bool Awaited { get; }
+
         public Channel<Envelope>[] Queues { get; }
     }
 
-    private sealed class Envelope(object message, MessageContext context)
+    private sealed class Envelope(object message, MessageContext context, bool awaited)
     {
         public object Message { get; } = message;
 
         public MessageContext Context { get; } = context;
 
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completed when the handler is done; null when no publisher waits for it (nothing would observe a failure).</summary>
+        public TaskCompletionSource? Completion { get; } = awaited ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
     }
 }
 
