@@ -38,7 +38,9 @@ public static class AcquisitionHostingExtensions
         // Analysis is downstream of the device's acknowledgement, not part of it: the Connector acknowledges once Storage
         // has committed the samples, and Acquisition takes them from its own bounded, per-patient ordered queue. Otherwise
         // every acknowledgement would wait for detection and for the beats' own commit (docs/twin-architecture.md).
-        services.AddMessageHandler<SamplesReceived, SamplesReceivedHandler>(new SubscriptionDelivery { AwaitedByPublisher = false });
+        // Its queues are short, so analysis never lags acknowledgements by more than about a second of batches per partition
+        // before devices are slowed down: a late alert is worse than a slower acknowledgement.
+        services.AddMessageHandler<SamplesReceived, SamplesReceivedHandler>(new SubscriptionDelivery { AwaitedByPublisher = false, QueueCapacity = 256 });
         services.AddHostedService<IdleStreamEviction>();
         return services;
     }

@@ -44,6 +44,12 @@ public sealed record SubscriptionDelivery
     /// durability the Storage subscriber alone provides). Failures still retry and then park in the dead letters.
     /// </summary>
     public bool AwaitedByPublisher { get; init; } = true;
+
+    /// <summary>
+    /// Capacity of each of this subscription's queues, in messages (null: <c>Messaging:QueueCapacity</c>). For a subscriber
+    /// the publisher does not await, this bounds how far it may fall behind before publishers are slowed down.
+    /// </summary>
+    public int? QueueCapacity { get; init; }
 }
 
 /// <summary>Registration of the bus and of handlers.</summary>

@@ -45,7 +45,8 @@ public sealed partial class InMemoryBus : IMessageBus, IAsyncDisposable
         {
             var delivery = descriptor.EffectiveDelivery;
             int queues = delivery.Ordered ? partitions : 1;
-            var subscription = new Subscription(descriptor, queues, this.options.QueueCapacity * (delivery.Ordered ? 1 : partitions), delivery.Ordered);
+            int capacity = delivery.QueueCapacity ?? this.options.QueueCapacity;
+            var subscription = new Subscription(descriptor, queues, capacity * (delivery.Ordered ? 1 : partitions), delivery.Ordered);
             if (!byType.TryGetValue(descriptor.MessageType, out var list))
             {
                 byType[descriptor.MessageType] = list = [];
