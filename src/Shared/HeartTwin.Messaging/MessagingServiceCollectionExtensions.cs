@@ -52,6 +52,16 @@ public sealed record SubscriptionDelivery
     public int? QueueCapacity { get; init; }
 }
 
+/// <summary>
+/// A registered request handler: which handler answers which request type with which response type. A distributed
+/// transport reads these to know which requests this process answers and which types it may read off the wire.
+/// </summary>
+/// <param name="RequestType">The request type.</param>
+/// <param name="ResponseType">The response type.</param>
+/// <param name="HandlerType">The handler's concrete type (registered as a singleton).</param>
+/// <param name="Invoke">Calls the handler and returns its answer.</param>
+public sealed record RequestHandlerDescriptor(Type RequestType, Type ResponseType, Type HandlerType, Func<object, object, CancellationToken, Task<object>> Invoke);
+
 /// <summary>Registration of the bus and of handlers.</summary>
 public static class MessagingServiceCollectionExtensions
 {
@@ -86,6 +96,8 @@ public static class MessagingServiceCollectionExtensions
     {
         services.TryAddSingleton<THandler>();
         services.AddSingleton<IRequestHandler<TRequest, TResponse>>(sp => sp.GetRequiredService<THandler>());
+        services.AddSingleton(new RequestHandlerDescriptor(typeof(TRequest), typeof(TResponse), typeof(THandler),
+            static async (handler, request, ct) => await ((THandler)handler).HandleAsync((TRequest)request, ct).ConfigureAwait(false)));
         return services;
     }
 }

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using HeartTwin.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HeartTwin.Messaging.Mqtt.Tests;
+
+public sealed record SlowQuery(int X);
+public sealed record SlowAnswer(int Y);
+public sealed record BrokenQuery(int X);
+public sealed record BrokenAnswer(int Y);
+public sealed record UnansweredQuery(int X);
+public sealed record UnansweredAnswer(int Y);
+public sealed record WhoQuery(int X);
+public sealed record WhoAnswer(int Replica);
+
+public sealed class VitalsAnswerer : IRequestHandler<VitalsQuery, VitalsResult>
+{
+    public Task<VitalsResult> HandleAsync(VitalsQuery request, CancellationToken cancellationToken) =>
+        Task.FromResult(new VitalsResult([("cuff-1", new VitalObservation(VitalCodes.SystolicPressure, 121, "mm[Hg]", request.From))]));
+}
+
+public sealed class SlowAnswerer : IRequestHandler<SlowQuery, SlowAnswer>
+{
+    public async Task<SlowAnswer> HandleAsync(SlowQuery request, CancellationToken cancellationToken)
+    {
+        await Task.Delay(Timeout.Infinite, cancellationToken);
+        return new SlowAnswer(request.X);
+    }
+}
+
+public sealed class BrokenAnswerer : IRequestHandler<BrokenQuery, BrokenAnswer>
+{
+    public Task<BrokenAnswer> HandleAsync(BrokenQuery request, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("the database is read-only");
+}
+
+public sealed class WhoAnswerer(ReplicaTag replica) : IRequestHandler<WhoQuery, WhoAnswer>
+{
+    public Task<WhoAnswer> HandleAsync(WhoQuery request, CancellationToken cancellationToken) => Task.FromResult(new WhoAnswer(replica.Index));
+}
+
+public sealed class RequestTests
+{
+    private static void Storage(IServiceCollection s) => s
+        .AddRequestHandler<VitalsQuery, VitalsResult, VitalsAnswerer>()
+        .AddRequestHandler<SlowQuery, SlowAnswer, SlowAnswerer>()
+        .AddRequestHandler<BrokenQuery, BrokenAnswer, BrokenAnswerer>();
+
+    [Fact]
+    public async Task A_request_is_answered_by_the_service_that_handles_it()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var storage = await TestService.StartAsync(broker, "storage", Storage);
+        await using var sharing = await TestService.StartAsync(broker, "sharing");
+        var from = DateTimeOffset.UtcNow;
+
+        var result = await sharing.Bus.RequestAsync<VitalsQuery, VitalsResult>(new VitalsQuery("p-1", from, from.AddHours(1)));
+
+        var (device, observation) = result.Observations.ShouldHaveSingleItem();
+        device.ShouldBe("cuff-1");
+        observation.Value.ShouldBe(121);
+        observation.Time.ShouldBe(from);
+    }
+
+    [Fact]
+    public async Task A_request_with_no_answer_in_time_fails_with_a_timeout_that_names_it()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var storage = await TestService.StartAsync(broker, "storage", Storage);
+        await using var sharing = await TestService.StartAsync(broker, "sharing", settings: new Dictionary<string, string?> { ["Messaging:Mqtt:RequestTimeoutMs"] = "800" });
+
+        var error = await Should.ThrowAsync<TimeoutException>(() => sharing.Bus.RequestAsync<SlowQuery, SlowAnswer>(new SlowQuery(1)));
+        error.Message.ShouldContain("No answer to SlowQuery within 800 ms");
+    }
+
+    [Fact]
+    public async Task A_request_nobody_subscribes_to_fails_at_once_with_no_handler()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var sharing = await TestService.StartAsync(broker, "sharing");
+
+        var error = await Should.ThrowAsync<NoHandlerException>(() => sharing.Bus.RequestAsync<UnansweredQuery, UnansweredAnswer>(new UnansweredQuery(1)));
+        error.Message.ShouldContain("hearttwin/req/UnansweredQuery");
+    }
+
+    [Fact]
+    public async Task A_handler_failure_comes_back_to_the_requester_as_a_delivery_error()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var storage = await TestService.StartAsync(broker, "storage", Storage);
+        await using var sharing = await TestService.StartAsync(broker, "sharing");
+
+        var error = await Should.ThrowAsync<MessageDeliveryException>(() => sharing.Bus.RequestAsync<BrokenQuery, BrokenAnswer>(new BrokenQuery(1)));
+        error.Message.ShouldContain("the database is read-only");
+        error.Message.ShouldContain("storage");
+    }
+
+    [Fact]
+    public async Task Requests_are_spread_across_the_replicas_of_the_answering_service()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var inference0 = await TestService.StartAsync(broker, "inference", s => s.AddRequestHandler<WhoQuery, WhoAnswer, WhoAnswerer>(), 0, 2);
+        await using var inference1 = await TestService.StartAsync(broker, "inference", s => s.AddRequestHandler<WhoQuery, WhoAnswer, WhoAnswerer>(), 1, 2);
+        await using var agent = await TestService.StartAsync(broker, "agent");
+        var answeredBy = new ConcurrentBag<int>();
+
+        for (int i = 0; i < 20; i++)
+        {
+            answeredBy.Add((await agent.Bus.RequestAsync<WhoQuery, WhoAnswer>(new WhoQuery(i))).Replica);
+        }
+
+        answeredBy.Distinct().Order().ShouldBe([0, 1]);
+    }
+}
