@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MQTTnet.AspNetCore;
+using MQTTnet.Server;
 
 namespace HeartTwin.Connector;
 
@@ -85,12 +86,42 @@ public static class ConnectorHostingExtensions
         var address = ParseAddress(options.MqttAddress)!;
         if (address.Equals(IPAddress.Loopback) && options.MqttAddress == "localhost")
         {
-            kestrel.ListenLocalhost(options.MqttPort, l => l.UseMqtt());
+            kestrel.ListenLocalhost(options.MqttPort, UseMqttOnceStarted);
         }
         else
         {
-            kestrel.Listen(address, options.MqttPort, l => l.UseMqtt());
+            kestrel.Listen(address, options.MqttPort, UseMqttOnceStarted);
         }
+    }
+
+    /// <summary>
+    /// MQTT on a Kestrel listener, but only once the broker has started: Kestrel accepts connections a moment before the
+    /// hosted MQTT server is ready, and MQTTnet fails such a connection with a NullReferenceException. A device that
+    /// connects that early waits (up to 30 s) instead of being dropped.
+    /// </summary>
+    private static void UseMqttOnceStarted(ListenOptions listen)
+    {
+        listen.Use(next => async connection =>
+        {
+            var broker = listen.ApplicationServices.GetRequiredService<MqttServer>();
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+            patience.CancelAfter(TimeSpan.FromSeconds(30));
+            try
+            {
+                while (!broker.IsStarted)
+                {
+                    await Task.Delay(20, patience.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                connection.Abort();
+                return;
+            }
+
+            await next(connection).ConfigureAwait(false);
+        });
+        listen.UseMqtt();
     }
 
     /// <summary>The HTTP URLs the host was given (<c>urls</c>, else <c>http_ports</c>/<c>https_ports</c>), or the default.</summary>
