@@ -67,6 +67,9 @@ internal sealed partial class PostgresGroupCommitWriter : IAsyncDisposable
     private readonly ILogger logger;
     private readonly Task loop;
 
+    // The writer's own connection, kept between transactions (no pool round trip or reset per commit); dropped on any failure.
+    private NpgsqlConnection? connection;
+
     public PostgresGroupCommitWriter(NpgsqlDataSource dataSource, int maxPerTransaction, ResiliencePipeline retry, StorageStats stats, ILogger logger)
     {
         this.dataSource = dataSource;
@@ -177,11 +180,41 @@ internal sealed partial class PostgresGroupCommitWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>One try of the whole transaction on a fresh connection; the lead sets it created are cached only after commit.</summary>
+    /// <summary>One try of the whole transaction; the lead sets it created are cached only after commit.</summary>
     private async Task<Dictionary<string, long>> AttemptAsync(List<Write> pending, CancellationToken ct)
     {
         var newLeadSets = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        if (connection is not { FullState: System.Data.ConnectionState.Open })
+        {
+            await DropConnectionAsync().ConfigureAwait(false);
+            connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await RunTransactionAsync(connection, pending, newLeadSets, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            // After a failure the connection may be broken or mid-transaction: the next attempt starts on a fresh one.
+            await DropConnectionAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return newLeadSets;
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (connection is not null)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            connection = null;
+        }
+    }
+
+    private async Task RunTransactionAsync(NpgsqlConnection connection, List<Write> pending, Dictionary<string, long> newLeadSets, CancellationToken ct)
+    {
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         var context = new PostgresWriteContext(connection, transaction);
         int i = 0;
@@ -217,7 +250,6 @@ internal sealed partial class PostgresGroupCommitWriter : IAsyncDisposable
         }
 
         await transaction.CommitAsync(ct).ConfigureAwait(false);
-        return newLeadSets;
     }
 
     private async Task WriteChunksAsync(PostgresWriteContext context, List<ChunkWrite> chunks, Dictionary<string, long> newLeadSets, CancellationToken ct)
@@ -274,6 +306,7 @@ internal sealed partial class PostgresGroupCommitWriter : IAsyncDisposable
     {
         queue.Writer.TryComplete();
         await loop.ConfigureAwait(false);
+        await DropConnectionAsync().ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Storage commit of {Count} writes failed; their callers will retry")]
