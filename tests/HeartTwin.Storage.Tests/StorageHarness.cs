@@ -1,7 +1,6 @@
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
 using HeartTwin.Messaging.InMemory;
-using HeartTwin.Storage.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -16,7 +15,7 @@ internal sealed class ManualTime(DateTimeOffset now) : TimeProvider
     public override DateTimeOffset GetUtcNow() => Now;
 }
 
-/// <summary>A host composed as the real one is (AddMessaging, then AddStorage) on a temporary data folder.</summary>
+/// <summary>A host composed as the real one is (AddMessaging, then AddStorage) on a temporary data folder or a test database.</summary>
 internal sealed class StorageHarness : IAsyncDisposable
 {
     private readonly IHost host;
@@ -25,14 +24,14 @@ internal sealed class StorageHarness : IAsyncDisposable
     {
         this.host = host;
         Bus = host.Services.GetRequiredService<IMessageBus>();
-        Store = host.Services.GetRequiredService<SqliteStore>();
+        Store = host.Services.GetRequiredService<ITwinStore>();
     }
 
     public IServiceProvider Services => host.Services;
 
     public IMessageBus Bus { get; }
 
-    internal SqliteStore Store { get; }
+    internal ITwinStore Store { get; }
 
     public StorageStats Stats => host.Services.GetRequiredService<StorageStats>();
 

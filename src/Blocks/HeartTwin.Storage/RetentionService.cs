@@ -1,4 +1,3 @@
-using HeartTwin.Storage.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,7 +9,7 @@ namespace HeartTwin.Storage;
 /// and then every <see cref="StorageOptions.RetentionIntervalMinutes"/>. Retention counts from arrival, not from the device's
 /// clock, so a replayed old recording is not deleted the moment it is stored. The audit trail is never touched.
 /// </summary>
-internal sealed partial class RetentionService(SqliteStore store, IOptions<StorageOptions> options, TimeProvider time, ILogger<RetentionService> logger)
+internal sealed partial class RetentionService(ITwinStore store, IOptions<StorageOptions> options, TimeProvider time, ILogger<RetentionService> logger)
     : BackgroundService
 {
     /// <summary>One retention pass as of now; returns the rows deleted.</summary>

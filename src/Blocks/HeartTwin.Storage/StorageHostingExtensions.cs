@@ -1,10 +1,13 @@
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
 using HeartTwin.Storage.Handlers;
+using HeartTwin.Storage.Postgres;
 using HeartTwin.Storage.Sqlite;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace HeartTwin.Storage;
 
@@ -12,8 +15,9 @@ namespace HeartTwin.Storage;
 public static class StorageHostingExtensions
 {
     /// <summary>
-    /// Adds the Storage block: options from the <c>Storage</c> section (<c>Storage:DataDirectory</c> is required), the SQLite
-    /// store, handlers for every message it keeps and every query of Contracts/Queries.cs, retention, and
+    /// Adds the Storage block: options from the <c>Storage</c> section, the store that <c>Storage:Provider</c> names (SQLite in
+    /// <c>Storage:DataDirectory</c>, the default; or PostgreSQL at <c>Storage:ConnectionString</c> or <c>ConnectionStrings:Storage</c>),
+    /// handlers for every message it keeps and every query of Contracts/Queries.cs, retention, and
     /// <see cref="StorageStats"/>. It has no endpoints: the Sharing block serves the data. The host calls
     /// <c>AddMessaging()</c> first.
     /// </summary>
@@ -27,10 +31,24 @@ public static class StorageHostingExtensions
     /// <summary>The registrations of <see cref="AddStorage"/>, on a bare service collection (tests, tools).</summary>
     public static IServiceCollection AddStorageServices(this IServiceCollection services)
     {
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageOptions>()
+            .BindConfiguration(StorageOptions.Section)
+            .Configure<IConfiguration>((o, configuration) =>
+            {
+                // The conventional place for a connection string (Kubernetes sets ConnectionStrings__Storage from a Secret).
+                if (string.IsNullOrWhiteSpace(o.ConnectionString))
+                {
+                    o.ConnectionString = configuration.GetConnectionString("Storage");
+                }
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StorageStats>();
-        services.TryAddSingleton<SqliteStore>();
+        // One store, of the configured provider; only that one is ever constructed (it opens and migrates its database).
+        services.TryAddSingleton<ITwinStore>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageOptions.PostgresProvider
+            ? ActivatorUtilities.CreateInstance<PostgresStore>(sp)
+            : ActivatorUtilities.CreateInstance<SqliteStore>(sp));
         services.TryAddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
 

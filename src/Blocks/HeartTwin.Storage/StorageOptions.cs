@@ -3,18 +3,37 @@ using System.ComponentModel.DataAnnotations;
 namespace HeartTwin.Storage;
 
 /// <summary>Options of the <c>Storage</c> configuration section.</summary>
-public sealed class StorageOptions
+public sealed class StorageOptions : IValidatableObject
 {
     /// <summary>The section name.</summary>
     public const string Section = "Storage";
 
-    /// <summary>The database provider. Only "Sqlite" (embedded, the default) exists so far.</summary>
-    [Required, RegularExpression("^Sqlite$", ErrorMessage = "Storage:Provider must be \"Sqlite\".")]
-    public string Provider { get; set; } = "Sqlite";
+    /// <summary>The embedded provider (one file, the default).</summary>
+    public const string SqliteProvider = "Sqlite";
 
-    /// <summary>Folder that holds the database (created if missing). Required: the host passes its data folder.</summary>
-    [Required(ErrorMessage = "Storage:DataDirectory is required (the folder the twin's database lives in).")]
+    /// <summary>The server provider (several replicas share one database).</summary>
+    public const string PostgresProvider = "Postgres";
+
+    /// <summary>The database provider: "Sqlite" (embedded, the default) or "Postgres".</summary>
+    [Required, RegularExpression("^(Sqlite|Postgres)$", ErrorMessage = "Storage:Provider must be \"Sqlite\" or \"Postgres\".")]
+    public string Provider { get; set; } = SqliteProvider;
+
+    /// <summary>Folder that holds the SQLite database (created if missing). Required with SQLite: the host passes its data folder.</summary>
     public string? DataDirectory { get; set; }
+
+    /// <summary>
+    /// The PostgreSQL connection string (Npgsql's syntax: <c>Host=…;Port=…;Database=…;Username=…;Password=…</c>); required with
+    /// Postgres. When empty, <c>ConnectionStrings:Storage</c> is used.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// How many times a PostgreSQL write or read that failed transiently (the server restarting, a dropped connection) is tried
+    /// again, with exponential back-off capped at 2 s: the default 30 rides out about a minute of outage. Writes are idempotent,
+    /// so a retry after an ambiguous commit stores nothing twice.
+    /// </summary>
+    [Range(0, 10_000)]
+    public int RetryAttempts { get; set; } = 30;
 
     /// <summary>Database file name inside <see cref="DataDirectory"/>.</summary>
     [Required, RegularExpression(@"^[\w.\-]+$")]
@@ -46,4 +65,27 @@ public sealed class StorageOptions
     /// <summary>Samples per predictor block inside a chunk (see the codec); 1-second chunks are one block whatever this is.</summary>
     [Range(16, 65_536)]
     public int CodecBlockSize { get; set; } = Compression.SampleCodec.DefaultBlockSize;
+
+    /// <summary>The checks that depend on the provider (data annotations run first).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Provider == SqliteProvider && string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            yield return new ValidationResult("Storage:DataDirectory is required (the folder the twin's database lives in).", [nameof(DataDirectory)]);
+        }
+
+        if (Provider == PostgresProvider)
+        {
+            if (string.IsNullOrWhiteSpace(ConnectionString))
+            {
+                yield return new ValidationResult(
+                    "Storage:ConnectionString (or ConnectionStrings:Storage) is required when Storage:Provider is \"Postgres\", e.g. \"Host=db;Database=hearttwin;Username=hearttwin;Password=…\".",
+                    [nameof(ConnectionString)]);
+            }
+            else if (Postgres.PostgresConnection.Describe(ConnectionString) is { } error)
+            {
+                yield return new ValidationResult($"Storage:ConnectionString is not a valid PostgreSQL connection string: {error}", [nameof(ConnectionString)]);
+            }
+        }
+    }
 }

@@ -1,6 +1,5 @@
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
-using HeartTwin.Storage.Sqlite;
 
 namespace HeartTwin.Storage.Handlers;
 
@@ -8,7 +7,7 @@ namespace HeartTwin.Storage.Handlers;
 /// Stores every message the twin keeps. Each handler returns only once its data is committed, so whoever publishes
 /// (the Connector, before it acknowledges a device) knows the data is durable. Redeliveries are stored once.
 /// </summary>
-internal sealed class StorageMessageHandlers(SqliteStore store, StorageStats stats, TimeProvider time) :
+internal sealed class StorageMessageHandlers(ITwinStore store, StorageStats stats, TimeProvider time) :
     IMessageHandler<DeviceRegistered>,
     IMessageHandler<SamplesReceived>,
     IMessageHandler<BeatsAcquired>,

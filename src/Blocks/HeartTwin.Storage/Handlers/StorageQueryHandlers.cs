@@ -1,6 +1,5 @@
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
-using HeartTwin.Storage.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace HeartTwin.Storage.Handlers;
@@ -9,7 +8,7 @@ namespace HeartTwin.Storage.Handlers;
 /// Answers the queries of Contracts/Queries.cs. A bad query (a limit of 0, a range too large for MaxSamplesPerLead)
 /// fails with <see cref="ArgumentException"/>, which the asking block turns into a 4xx.
 /// </summary>
-internal sealed partial class StorageQueryHandlers(SqliteStore store, ILogger<StorageQueryHandlers> logger) :
+internal sealed partial class StorageQueryHandlers(ITwinStore store, ILogger<StorageQueryHandlers> logger) :
     IRequestHandler<SamplesQuery, SamplesResult>,
     IRequestHandler<BeatsQuery, BeatsResult>,
     IRequestHandler<WindowsQuery, WindowsResult>,

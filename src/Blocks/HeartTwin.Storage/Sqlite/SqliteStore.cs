@@ -12,10 +12,10 @@ namespace HeartTwin.Storage.Sqlite;
 /// The SQLite store: one writer connection behind the group-commit loop, reads on their own pooled connections (WAL lets
 /// them run beside the writer). Every write is idempotent on its message key.
 /// </summary>
-internal sealed partial class SqliteStore : IAsyncDisposable
+internal sealed partial class SqliteStore : ITwinStore
 {
     /// <summary>Codec name stored with each chunk, so that a later codec can sit beside this one.</summary>
-    public const string CodecName = "HTC1";
+    public const string CodecName = SampleChunkReader.CodecName;
 
     private static readonly string ZeroHash = new('0', 64);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -27,6 +27,7 @@ internal sealed partial class SqliteStore : IAsyncDisposable
     private readonly StorageStats stats;
     private readonly TimeProvider time;
     private readonly ILogger<SqliteStore> logger;
+    private int disposed;
 
     public SqliteStore(IOptions<StorageOptions> options, StorageStats stats, TimeProvider time, ILogger<SqliteStore> logger)
     {
@@ -386,10 +387,9 @@ internal sealed partial class SqliteStore : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(q);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(q.MaxSamplesPerLead, nameof(q.MaxSamplesPerLead));
-        var segments = new List<SampleSegment>();
         if (q.To <= q.From)
         {
-            return new SamplesResult(segments);
+            return new SamplesResult([]);
         }
 
         await using var connection = await OpenReadAsync(ct).ConfigureAwait(false);
@@ -402,64 +402,14 @@ internal sealed partial class SqliteStore : IAsyncDisposable
             """,
             q.PatientId, q.From.UtcTicks, q.To.UtcTicks);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        long total = 0;
+        var chunks = new SampleChunkReader(q);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            string device = reader.GetString(0);
-            long sequence = reader.GetInt64(1);
-            long start = reader.GetInt64(2);
-            double rate = reader.GetDouble(3);
-            int perLead = reader.GetInt32(4);
-            var leads = JsonSerializer.Deserialize<LeadInfo[]>(reader.GetString(5), Json) ?? [];
-            int leadIndex = -1;
-            if (q.Lead is not null)
-            {
-                leadIndex = Array.FindIndex(leads, l => string.Equals(l.Name, q.Lead, StringComparison.OrdinalIgnoreCase));
-                if (leadIndex < 0)
-                {
-                    continue;
-                }
-            }
-
-            // Sample i lies at start + i / rate; keep From <= t < To (a micro-tick of slack absorbs rounding of the caller's bounds).
-            double ticksPerSample = TimeSpan.TicksPerSecond / rate;
-            int first = (int)Math.Clamp(Math.Ceiling(((q.From.UtcTicks - start) / ticksPerSample) - 1e-6), 0, perLead);
-            int end = (int)Math.Clamp(Math.Ceiling(((q.To.UtcTicks - start) / ticksPerSample) - 1e-6), 0, perLead);
-            if (end <= first)
-            {
-                continue;
-            }
-
-            total += end - first;
-            if (total > q.MaxSamplesPerLead)
-            {
-                throw new ArgumentOutOfRangeException(nameof(q),
-                    $"The range holds more than {q.MaxSamplesPerLead.ToString(CultureInfo.InvariantCulture)} samples per lead; ask for a shorter range.");
-            }
-
-            string codec = reader.GetString(6);
-            if (codec != CodecName)
-            {
-                throw new SampleCodecException($"Chunk {device}:{sequence.ToString(CultureInfo.InvariantCulture)} uses codec '{codec}', which this build cannot read.");
-            }
-
-            var decoded = SampleCodec.Decode((byte[])reader.GetValue(7));
-            if (decoded.Length != leads.Length)
-            {
-                throw new SampleCodecException($"Chunk {device}:{sequence.ToString(CultureInfo.InvariantCulture)} holds {decoded.Length} leads but its row names {leads.Length}.");
-            }
-
-            int[][] samples = leadIndex >= 0 ? [decoded[leadIndex]] : decoded;
-            if (first > 0 || end < perLead)
-            {
-                samples = [.. samples.Select(s => s[first..end])];
-            }
-
-            segments.Add(new SampleSegment(device, sequence, Time(start + (long)Math.Round(first * ticksPerSample)), rate,
-                leadIndex >= 0 ? [leads[leadIndex]] : leads, samples));
+            chunks.Add(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetDouble(3), reader.GetInt32(4), reader.GetString(5),
+                reader.GetString(6), () => (byte[])reader.GetValue(7));
         }
 
-        return new SamplesResult(segments);
+        return new SamplesResult(chunks.Segments);
     }
 
     public async Task<BeatsResult> QueryBeatsAsync(BeatsQuery q, CancellationToken ct)
@@ -638,6 +588,11 @@ internal sealed partial class SqliteStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
         await writer.DisposeAsync().ConfigureAwait(false);
         // Fold the WAL back into the database so that a clean shutdown leaves one file.
         try
