@@ -10,7 +10,7 @@ internal sealed class BackendHealthCheck(IProxyStateLookup proxy) : IHealthCheck
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var down = proxy.GetClusters()
-            .Where(c => c.Destinations.Count > 0 && c.Destinations.Values.All(d => d.Health.Active == DestinationHealth.Unhealthy))
+            .Where(c => !c.Destinations.IsEmpty && c.Destinations.Values.All(d => d.Health.Active == DestinationHealth.Unhealthy))
             .Select(c => c.ClusterId)
             .Order(StringComparer.Ordinal)
             .ToList();
