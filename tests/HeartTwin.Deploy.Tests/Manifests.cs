@@ -141,7 +141,9 @@ internal static class YamlNodes
     /// <summary>Whether a label selector (matchLabels and In expressions) selects these labels.</summary>
     public static bool Selects(this YamlMappingNode selector, IReadOnlyDictionary<string, string> labels)
     {
-        var matchLabels = selector.Map("matchLabels")?.ToDictionary() ?? (selector.Map("matchExpressions") is null && selector.Children.Count > 0 ? selector.ToDictionary() : []);
+        // A Service's selector is a plain map; a label selector has matchLabels and/or matchExpressions.
+        bool labelSelector = selector.Children.ContainsKey(new YamlScalarNode("matchLabels")) || selector.Children.ContainsKey(new YamlScalarNode("matchExpressions"));
+        var matchLabels = labelSelector ? selector.Map("matchLabels")?.ToDictionary() ?? [] : selector.ToDictionary();
         foreach (var (k, v) in matchLabels)
         {
             if (!labels.TryGetValue(k, out var actual) || actual != v)
