@@ -66,7 +66,13 @@ instances() {
   echo "gateway gateway 0 1 $GATEWAY_PORT"
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# Alive and not a zombie (a killed process whose parent has not reaped it yet still answers kill -0).
+pid_alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
+  [ "$state" != Z ]
+}
 read_pid() { [ -f "$RUN/pids/$1.pid" ] && cat "$RUN/pids/$1.pid" || true; }
 
 secrets() {
@@ -193,7 +199,7 @@ wait_ready() { # name port
   local i
   for ((i = 0; i < 600; i++)); do
     if curl -fs -o /dev/null "http://127.0.0.1:$2/health/ready"; then return 0; fi
-    pid_alive "$(read_pid "$1")" || die "$1 exited during start: $(tail -n 5 "$RUN/logs/$1.log")"
+    pid_alive "$(read_pid "$1")" || die "$1 exited during start (scripts/distributed.sh stop ends the rest): $(tail -n 5 "$RUN/logs/$1.log")"
     sleep 0.1
   done
   die "$1 is not ready after 60 s (see $RUN/logs/$1.log)"
