@@ -10,7 +10,7 @@ failed=0
 for csproj in src/Hosts/*/*.csproj; do
   host=$(basename "$(dirname "$csproj")")
   grep -q 'Sdk="Microsoft.NET.Sdk.Web"' "$csproj" || continue   # HeartTwin.ServiceHost is a library, not an image
-  if ! dotnet publish "$csproj" -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -o "$out/$host" -v q -nologo > "$out.$host.log" 2>&1; then
+  if ! dotnet publish "$csproj" -c Release -o "$out/$host" -v q -nologo > "$out.$host.log" 2>&1; then
     echo "publish: $host FAILED (see $out.$host.log)" >&2; tail -n 20 "$out.$host.log" >&2; failed=1; continue
   fi
   [ -f "$out/$host/$host.dll" ] || { echo "publish: $host has no $host.dll" >&2; failed=1; }
