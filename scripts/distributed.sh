@@ -197,12 +197,13 @@ start_service() { # name block index count port
 
 wait_ready() { # name port
   local i
-  for ((i = 0; i < 600; i++)); do
+  # Up to 120 s: eleven .NET processes starting at once on a small, busy machine (CI runs other tests beside this).
+  for ((i = 0; i < 1200; i++)); do
     if curl -fs -o /dev/null "http://127.0.0.1:$2/health/ready"; then return 0; fi
     pid_alive "$(read_pid "$1")" || die "$1 exited during start (scripts/distributed.sh stop ends the rest): $(tail -n 5 "$RUN/logs/$1.log")"
     sleep 0.1
   done
-  die "$1 is not ready after 60 s (see $RUN/logs/$1.log)"
+  die "$1 is not ready after 120 s (see $RUN/logs/$1.log)"
 }
 
 write_env() {
