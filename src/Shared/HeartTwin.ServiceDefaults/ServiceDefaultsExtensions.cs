@@ -13,11 +13,16 @@ namespace HeartTwin.ServiceDefaults;
 /// <summary>What every HeartTwin host adds and maps.</summary>
 public static class ServiceDefaultsExtensions
 {
-    /// <summary>Adds ProblemDetails, health checks, OpenAPI, bearer authentication and the authorization policies.</summary>
+    /// <summary>
+    /// Adds ProblemDetails, health checks, OpenAPI, bearer authentication, the authorization policies, and OpenTelemetry
+    /// metrics and traces (<see cref="TelemetryExtensions.AddServiceTelemetry"/>: exported only when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set).
+    /// </summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
+        builder.AddServiceTelemetry();
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddHealthChecks()
