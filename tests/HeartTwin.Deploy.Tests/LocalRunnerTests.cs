@@ -76,8 +76,7 @@ public sealed class LocalRunnerTests : IDisposable
         start.Environment["HEARTTWIN_RUN_DIR"] = runDir;
         start.Environment["HEARTTWIN_BASE_PORT"] = basePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["HEARTTWIN_ACQUISITION_REPLICAS"] = "2";
-        // TODO(merge): postgres once Storage has its PostgreSQL provider (until then Storage refuses Provider=Postgres).
-        start.Environment["HEARTTWIN_STORAGE"] = "sqlite";
+        start.Environment["HEARTTWIN_STORAGE"] = "postgres";
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();

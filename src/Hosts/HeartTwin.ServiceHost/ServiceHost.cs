@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using HeartTwin.Messaging;
+using HeartTwin.Messaging.Mqtt;
 using HeartTwin.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -32,7 +33,7 @@ public static partial class ServiceHost
 
         builder.AddServiceDefaults();
         builder.AddOutboundHttpResilience();
-        builder.Services.AddMessaging(); // TODO(merge): builder.AddConfiguredMessaging() (HeartTwin.Messaging.Mqtt; reads Messaging:Transport)
+        builder.AddConfiguredMessaging(); // Messaging:Transport (Mqtt here by default; InMemory for a host run alone)
         return builder;
     }
 
