@@ -50,7 +50,7 @@ public sealed class LocalRunnerTests : IDisposable
             Run("status").ShouldBe(0, Output);
 
             var pids = Directory.GetFiles(Path.Combine(runDir, "pids")).Select(f => int.Parse(File.ReadAllText(f).Trim(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
-            pids.Count.ShouldBe(11); // the broker, 2 Acquisition replicas, the 7 other services and the gateway (SQLite: no PostgreSQL)
+            pids.Count.ShouldBe(12); // the broker, PostgreSQL, 2 Acquisition replicas, the 7 other services and the gateway
             Run("stop").ShouldBe(0, Output);
             foreach (var pid in pids)
             {
