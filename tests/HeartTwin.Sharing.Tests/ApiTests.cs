@@ -244,4 +244,15 @@ public sealed class ApiTests : IAsyncLifetime
         body.GetProperty("rowsDeleted").GetInt64().ShouldBe(42);
         host.Storage.Erased.Single().ShouldBe(new ErasePatientRequest("p1", "admin"));
     }
+
+    [Fact]
+    public async Task Without_a_Storage_block_answering_the_api_says_503_with_retry_after_not_500()
+    {
+        await using var alone = await SharingHost.StartAsync(withStorage: false);
+        using var response = await alone.Client().GetAsync(new Uri("/api/twins", UriKind.Relative));
+        response.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        response.Headers.RetryAfter.ShouldNotBeNull();
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadAsStringAsync()).ShouldContain("not running");
+    }
 }

@@ -38,7 +38,7 @@ public sealed class SharingHost : IAsyncDisposable
     public FakeStorage Storage => app.Services.GetRequiredService<FakeStorage>();
     public IMessageBus Bus => app.Services.GetRequiredService<IMessageBus>();
 
-    public static async Task<SharingHost> StartAsync(Dictionary<string, string?>? settings = null, string? dataDir = null, string url = "http://127.0.0.1:0")
+    public static async Task<SharingHost> StartAsync(Dictionary<string, string?>? settings = null, string? dataDir = null, string url = "http://127.0.0.1:0", bool withStorage = true)
     {
         dataDir ??= Path.Combine(Path.GetTempPath(), "hearttwin-sharing-" + Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
@@ -65,18 +65,27 @@ public sealed class SharingHost : IAsyncDisposable
         builder.Services.AddSingleton<FakePolicy>();
         builder.Services.AddRequestHandler<ShareRequest, ShareDecision, FakePolicy>();
         builder.Services.AddSingleton<FakeStorage>();
-        builder.Services.AddRequestHandler<PatientsQuery, PatientsResult, FakeStorage>();
-        builder.Services.AddRequestHandler<SamplesQuery, SamplesResult, FakeStorage>();
-        builder.Services.AddRequestHandler<BeatsQuery, BeatsResult, FakeStorage>();
-        builder.Services.AddRequestHandler<EventsQuery, EventsResult, FakeStorage>();
-        builder.Services.AddRequestHandler<VitalsQuery, VitalsResult, FakeStorage>();
-        builder.Services.AddRequestHandler<WindowsQuery, WindowsResult, FakeStorage>();
-        builder.Services.AddRequestHandler<ErasePatientRequest, ErasePatientResult, FakeStorage>();
+        if (withStorage)
+        {
+            AddStorage(builder.Services);
+        }
+
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapSharing();
         await app.StartAsync();
         return new SharingHost(app, dataDir);
+    }
+
+    private static void AddStorage(IServiceCollection services)
+    {
+        services.AddRequestHandler<PatientsQuery, PatientsResult, FakeStorage>();
+        services.AddRequestHandler<SamplesQuery, SamplesResult, FakeStorage>();
+        services.AddRequestHandler<BeatsQuery, BeatsResult, FakeStorage>();
+        services.AddRequestHandler<EventsQuery, EventsResult, FakeStorage>();
+        services.AddRequestHandler<VitalsQuery, VitalsResult, FakeStorage>();
+        services.AddRequestHandler<WindowsQuery, WindowsResult, FakeStorage>();
+        services.AddRequestHandler<ErasePatientRequest, ErasePatientResult, FakeStorage>();
     }
 
     /// <summary>A client with the given bearer token (none when null).</summary>

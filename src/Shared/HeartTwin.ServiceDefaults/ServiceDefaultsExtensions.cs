@@ -24,6 +24,7 @@ public static class ServiceDefaultsExtensions
         var services = builder.Services;
         builder.AddServiceTelemetry();
         services.AddProblemDetails();
+        services.AddExceptionHandler<BusUnavailableExceptionHandler>();
         services.AddOpenApi();
         services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"])
