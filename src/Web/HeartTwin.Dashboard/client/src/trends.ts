@@ -1,0 +1,88 @@
+// Heart-rate and HRV trends: two small uPlot charts sharing a clock axis.
+import uPlot from 'uplot';
+import type { StoredBeat, TwinState } from './api';
+
+export interface TrendPoint { t: number; hr: number | null; rmssd: number | null; sdnn: number | null }
+
+/** Back-fills trends from stored beats with the twin's own definitions: HR over 10 s, HRV over the 5 min of N–N intervals before. */
+export function trendFromBeats(beats: StoredBeat[], from: number, to: number): TrendPoint[] {
+  const rr = beats.filter((b) => b.rrMs > 0).map((b) => ({ t: Date.parse(b.time) / 1000, rr: b.rrMs, normal: b.class === 'N' }));
+  const points: TrendPoint[] = [];
+  for (let t = Math.ceil(from / 10) * 10; t <= to; t += 10) {
+    const hrWindow = rr.filter((b) => b.t > t - 10 && b.t <= t);
+    const nn = rr.filter((b) => b.normal && b.t > t - 300 && b.t <= t).map((b) => b.rr);
+    if (!hrWindow.length) continue;
+    const hr = 60000 / (hrWindow.reduce((s, b) => s + b.rr, 0) / hrWindow.length);
+    let rmssd: number | null = null;
+    let sdnn: number | null = null;
+    if (nn.length >= 20) {
+      let sq = 0;
+      for (let i = 1; i < nn.length; i++) sq += (nn[i] - nn[i - 1]) ** 2;
+      rmssd = Math.sqrt(sq / (nn.length - 1));
+      const mean = nn.reduce((s, v) => s + v, 0) / nn.length;
+      sdnn = Math.sqrt(nn.reduce((s, v) => s + (v - mean) ** 2, 0) / (nn.length - 1));
+    }
+    points.push({ t, hr, rmssd, sdnn });
+  }
+  return points;
+}
+
+export function pointFromState(s: TwinState): TrendPoint | null {
+  const t = Date.parse(s.signalTime ?? s.updatedAt) / 1000;
+  return Number.isNaN(t) ? null : { t, hr: s.heartRateBpm, rmssd: s.rmssdMs, sdnn: s.sdnnMs };
+}
+
+export class Trends {
+  private points: TrendPoint[] = [];
+  private hrPlot: uPlot;
+  private hrvPlot: uPlot;
+  private pending = false;
+
+  constructor(host: HTMLElement) {
+    const width = Math.max(280, host.clientWidth - 8);
+    const axisTime = (_u: uPlot, v: number[]): string[] => v.map((x) => new Date(x * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }));
+    const base = (title: string, unit: string, colours: string[], names: string[]): uPlot.Options => ({
+      title, width, height: 150,
+      legend: { show: true, live: false },
+      cursor: { points: { show: false }, drag: { x: false, y: false } },
+      scales: { x: { time: false } },
+      axes: [
+        { values: axisTime, stroke: '#666', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
+        { label: unit, stroke: '#666', size: 46, grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
+      ],
+      series: [{}, ...names.map((n, i) => ({ label: n, stroke: colours[i], width: 1.6, points: { show: false }, spanGaps: true }))],
+    });
+    const hrBox = document.createElement('div');
+    const hrvBox = document.createElement('div');
+    host.append(hrBox, hrvBox);
+    this.hrPlot = new uPlot(base('Heart rate', 'bpm', ['#b3261e'], ['HR']), [[], []], hrBox);
+    this.hrvPlot = new uPlot(base('Heart-rate variability', 'ms', ['#1f65a8', '#6b7378'], ['RMSSD', 'SDNN']), [[], [], []], hrvBox);
+  }
+
+  add(points: TrendPoint[]): void {
+    for (const p of points) {
+      const last = this.points[this.points.length - 1];
+      if (last && p.t <= last.t) {
+        if (p.t === last.t) this.points[this.points.length - 1] = p;
+        continue;
+      }
+      this.points.push(p);
+    }
+    if (this.points.length > 2000) this.points = this.points.slice(-1500);
+    if (!this.pending) {
+      this.pending = true;
+      requestAnimationFrame(() => { this.pending = false; this.draw(); });
+    }
+  }
+
+  private draw(): void {
+    const t = this.points.map((p) => p.t);
+    this.hrPlot.setData([t, this.points.map((p) => p.hr)]);
+    this.hrvPlot.setData([t, this.points.map((p) => p.rmssd), this.points.map((p) => p.sdnn)]);
+  }
+
+  destroy(): void {
+    this.hrPlot.destroy();
+    this.hrvPlot.destroy();
+  }
+}
