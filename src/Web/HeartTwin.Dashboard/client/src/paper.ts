@@ -8,8 +8,8 @@ export const MmPerMillivolt = 10;
 export const PxPerSecond = PxPerMm * MmPerSecond;
 export const PxPerMillivolt = PxPerMm * MmPerMillivolt;
 
-/** Height of one lead's strip: 3 mV, i.e. six large boxes. */
-export const StripMillivolts = 3;
+/** Height of one lead's strip: 4 mV, i.e. eight large boxes (room for tall R waves and deep S waves). */
+export const StripMillivolts = 4;
 export const StripHeightPx = Math.round(StripMillivolts * PxPerMillivolt);
 
 export const BeatColours: Record<string, string> = {
@@ -27,12 +27,12 @@ export const BeatNames: Record<string, string> = {
 export interface BeatMark { x: number; cls: string }
 
 /**
- * Keeps the y range a whole number of large boxes (0.5 mV) so the trace sits on the grid: the baseline near the lower
- * third, where QRS complexes have room to rise.
+ * Keeps the y range a whole number of large boxes (0.5 mV) so the trace sits on the grid: the baseline 1.5 mV above
+ * the bottom, where QRS complexes have room to rise.
  */
 export function yRangeAround(centreMv: number): [number, number] {
   const c = Math.round(centreMv * 2) / 2;
-  return [c - 1, c - 1 + StripMillivolts];
+  return [c - 1.5, c - 1.5 + StripMillivolts];
 }
 
 /** The median of some samples (the baseline estimate that centres a strip). */

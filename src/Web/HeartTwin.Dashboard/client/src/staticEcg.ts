@@ -74,7 +74,6 @@ export function drawHistory(host: HTMLElement, series: LeadSeries[], marks: Beat
   const width = host.clientWidth || 900;
   const plots: uPlot[] = [];
   const sync = uPlot.sync('history');
-  const clock = (_u: uPlot, values: number[]): string[] => values.map((v) => new Date(v * 1000).toISOString().slice(11, 21).replace(/0$/, '') );
   for (const s of series) {
     const box = document.createElement('div');
     box.className = 'history-lead';
@@ -83,15 +82,14 @@ export function drawHistory(host: HTMLElement, series: LeadSeries[], marks: Beat
     label.textContent = s.name;
     box.append(label);
     host.append(box);
-    const values = s.ys.filter((v): v is number => v !== null);
-    const [yMin, yMax] = yRangeAround(median(values));
+    const [yMin, yMax] = spread(s.ys);
     plots.push(new uPlot({
       width, height: 190,
       legend: { show: false },
       cursor: { sync: { key: sync.key }, drag: { x: true, y: false }, points: { show: false } },
-      scales: { x: { time: false, min: from, max: to }, y: { range: () => [yMin - 0.5, yMax + 0.5] } },
+      scales: { x: { time: true, min: from, max: to }, y: { range: () => [yMin, yMax] } },
       axes: [
-        { values: clock, stroke: '#555', grid: { stroke: '#f0d7d7', width: 1 }, ticks: { stroke: '#ddd' } },
+        { stroke: '#555', grid: { stroke: '#f0d7d7', width: 1 }, ticks: { stroke: '#ddd' } },
         { label: 'mV', stroke: '#555', size: 44, grid: { stroke: '#f0d7d7', width: 1 }, ticks: { stroke: '#ddd' } },
       ],
       series: [{}, { stroke: '#1d1d1f', width: 1.1, points: { show: false }, spanGaps: false }],
@@ -105,4 +103,13 @@ export function drawHistory(host: HTMLElement, series: LeadSeries[], marks: Beat
     }, [s.xs, s.ys], box));
   }
   return plots;
+}
+
+/** The range that holds nearly every sample (0.1 % clipped at each end, against spikes), widened to whole 0.5 mV steps. */
+function spread(ys: (number | null)[]): [number, number] {
+  const v = ys.filter((y): y is number => y !== null).sort((a, b) => a - b);
+  if (!v.length) return [-1, 1];
+  const lo = v[Math.floor(v.length * 0.001)];
+  const hi = v[Math.min(v.length - 1, Math.ceil(v.length * 0.999))];
+  return [Math.floor(lo * 2) / 2 - 0.5, Math.ceil(hi * 2) / 2 + 0.5];
 }

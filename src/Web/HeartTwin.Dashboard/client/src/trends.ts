@@ -40,14 +40,13 @@ export class Trends {
 
   constructor(host: HTMLElement) {
     const width = Math.max(280, host.clientWidth - 8);
-    const axisTime = (_u: uPlot, v: number[]): string[] => v.map((x) => new Date(x * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }));
     const base = (title: string, unit: string, colours: string[], names: string[]): uPlot.Options => ({
       title, width, height: 150,
       legend: { show: true, live: false },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
-      scales: { x: { time: false } },
+      scales: { x: { time: true } },
       axes: [
-        { values: axisTime, stroke: '#666', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
+        { stroke: '#666', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
         { label: unit, stroke: '#666', size: 46, grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
       ],
       series: [{}, ...names.map((n, i) => ({ label: n, stroke: colours[i], width: 1.6, points: { show: false }, spanGaps: true }))],

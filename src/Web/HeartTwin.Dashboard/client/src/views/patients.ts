@@ -1,4 +1,4 @@
-// Patients: every twin the token may read, with its live figures; sortable and filterable. Polls the list every 2 s
+// Patients: every twin the token may read, with its live figures; sortable and filterable. Polls the list every 3 s
 // (one request for all twins) and each twin's recent alerts every 10 s.
 import { apiGet, type PatientSummary, type RangeList, type StoredAction } from '../api';
 import { ago, el, eventWord, notice, num, qualityWord, rhythmWord } from '../ui';
@@ -110,7 +110,7 @@ export function patientsView(host: HTMLElement): () => void {
 
   render();
   void refresh().then(refreshAlerts);
-  const fast = setInterval(() => void refresh(), 2000);
+  const fast = setInterval(() => void refresh(), 3000);
   const slow = setInterval(() => void refreshAlerts(), 10000);
   return () => { clearInterval(fast); clearInterval(slow); };
 }
