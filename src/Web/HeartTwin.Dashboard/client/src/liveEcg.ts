@@ -3,7 +3,7 @@
 // at most ~30 times a second, so 2 leads at 360 Hz cost a few redraws per second of canvas work and no DOM work per sample.
 import uPlot from 'uplot';
 import type { LeadInfo } from './api';
-import { beatLayer, median, PxPerSecond, StripHeightPx, yRangeAround, type BeatMark } from './paper';
+import { beatLayer, PxPerSecond, StripHeightPx, yRangeFor, type BeatMark } from './paper';
 
 export interface SamplesEvent { deviceId: string; startTime: string; sampleRateHz: number; leads: LeadInfo[]; samples: number[][] }
 
@@ -31,7 +31,7 @@ const MaxSeconds = 24; // more than the widest screen shows at 25 mm/s
 const MaxLagSeconds = 3; // further behind than this and the view jumps to the newest signal
 const FrameIntervalMs = 33;
 
-interface Lead { name: string; plot: uPlot; values: MirroredRing; yRange: [number, number]; label: HTMLElement }
+interface Lead { name: string; plot: uPlot; values: MirroredRing; yRange: [number, number]; placed: boolean; label: HTMLElement }
 
 export class LiveEcg {
   private leads: Lead[] = [];
@@ -51,6 +51,7 @@ export class LiveEcg {
 
   constructor(private readonly host: HTMLElement) {
     host.classList.add('ecg-live');
+    host.append(Object.assign(document.createElement('p'), { className: 'waiting', textContent: 'Waiting for the device’s signal…' }));
     this.resize.observe(host);
     this.width = host.clientWidth;
   }
@@ -108,7 +109,7 @@ export class LiveEcg {
       label.textContent = name;
       strip.append(label);
       this.host.append(strip);
-      const lead: Lead = { name, values: new MirroredRing(capacity), yRange: [-1, 2], label, plot: null! };
+      const lead: Lead = { name, values: new MirroredRing(capacity), yRange: [-1.5, 2.5], placed: false, label, plot: null! };
       lead.plot = new uPlot(stripOptions(this.width, () => this.beats), [[], []], strip);
       return lead;
     });
@@ -143,7 +144,12 @@ export class LiveEcg {
     if (recentre) this.lastCentre = now;
     for (const lead of this.leads) {
       const ys = lead.values.view();
-      if (recentre) lead.yRange = yRangeAround(median(ys, Math.max(0, ys.length - Math.round(this.rate * 2))));
+      if (recentre) {
+        // Moves only when the signal leaves the strip or drifts by a large box and more: a calm picture, not a jumpy one.
+        const next = yRangeFor(ys, Math.max(0, ys.length - Math.round(this.rate * 4)));
+        const [lo, hi] = lead.yRange;
+        if (!lead.placed || Math.abs(next[0] - lo) >= 1 || next[1] > hi + 0.25 || next[0] < lo - 0.25) { lead.yRange = next; lead.placed = true; }
+      }
       const plot = lead.plot;
       plot.batch(() => {
         plot.setData([xs as unknown as number[], ys as unknown as number[]], false);

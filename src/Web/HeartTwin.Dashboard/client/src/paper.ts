@@ -35,6 +35,25 @@ export function yRangeAround(centreMv: number): [number, number] {
   return [c - 1.5, c - 1.5 + StripMillivolts];
 }
 
+/**
+ * The strip's y range for recent samples: the baseline placement of {@link yRangeAround} when the signal's extremes
+ * (0.5 % clipped at each end) fit it, otherwise the 4 mV window centred on them, in whole 0.5 mV steps.
+ */
+export function yRangeFor(values: ArrayLike<number>, from = 0, to = values.length): [number, number] {
+  const n = to - from;
+  if (n <= 0) return yRangeAround(0);
+  const step = Math.max(1, Math.floor(n / 1024));
+  const picked: number[] = [];
+  for (let i = from; i < to; i += step) picked.push(values[i]);
+  picked.sort((a, b) => a - b);
+  const lo = picked[Math.floor(picked.length * 0.005)];
+  const hi = picked[Math.min(picked.length - 1, Math.ceil(picked.length * 0.995))];
+  const around = yRangeAround(picked[picked.length >> 1]);
+  if (lo >= around[0] && hi <= around[1]) return around;
+  const bottom = Math.floor(((lo + hi) / 2 - StripMillivolts / 2) * 2) / 2;
+  return [bottom, bottom + StripMillivolts];
+}
+
 /** The median of some samples (the baseline estimate that centres a strip). */
 export function median(values: ArrayLike<number>, from = 0, to = values.length): number {
   const n = to - from;

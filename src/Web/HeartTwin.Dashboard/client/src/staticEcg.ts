@@ -1,7 +1,7 @@
 // Stored ECG drawn once: around an event (true paper scale, labelled beats) or in the history view (time axis, zoom).
 import uPlot from 'uplot';
 import type { EcgSegment, StoredBeat } from './api';
-import { beatLayer, median, PxPerSecond, StripHeightPx, yRangeAround, type BeatMark } from './paper';
+import { beatLayer, PxPerSecond, StripHeightPx, yRangeFor, type BeatMark } from './paper';
 
 export interface LeadSeries { name: string; xs: number[]; ys: (number | null)[] }
 
@@ -42,8 +42,7 @@ export function drawPaperStrips(host: HTMLElement, series: LeadSeries[], marks: 
     label.textContent = s.name;
     strip.append(label);
     host.append(strip);
-    const values = s.ys.filter((v): v is number => v !== null);
-    const [yMin, yMax] = yRangeAround(median(values));
+    const [yMin, yMax] = yRangeFor(s.ys.filter((v): v is number => v !== null));
     const focusLayer = (u: uPlot): void => {
       if (focus === undefined) return;
       const x = u.valToPos(focus, 'x', true);

@@ -40,13 +40,18 @@ export class Trends {
 
   constructor(host: HTMLElement) {
     const width = Math.max(280, host.clientWidth - 8);
-    const base = (title: string, unit: string, colours: string[], names: string[]): uPlot.Options => ({
+    const hhmm = (_u: uPlot, ticks: number[]): string[] => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }));
+    // At least ten minutes across, so a fresh twin's first points do not fill the chart with seconds.
+    const xRange = (_u: uPlot, min: number, max: number): [number, number] => (Number.isFinite(max) ? [Math.min(min, max - 600), max] : [Date.now() / 1000 - 600, Date.now() / 1000]);
+    const yFloor = (low: number, high: number) => (_u: uPlot, min: number, max: number): [number, number] =>
+      [Number.isFinite(min) ? Math.min(low, Math.floor(min / 10) * 10) : low, Number.isFinite(max) ? Math.max(high, Math.ceil(max / 10) * 10) : high];
+    const base = (title: string, unit: string, colours: string[], names: string[], y: [number, number]): uPlot.Options => ({
       title, width, height: 150,
       legend: { show: true, live: false },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: xRange }, y: { range: yFloor(y[0], y[1]) } },
       axes: [
-        { stroke: '#666', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
+        { values: hhmm, stroke: '#666', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
         { label: unit, stroke: '#666', size: 46, grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
       ],
       series: [{}, ...names.map((n, i) => ({ label: n, stroke: colours[i], width: 1.6, points: { show: false }, spanGaps: true }))],
@@ -54,8 +59,8 @@ export class Trends {
     const hrBox = document.createElement('div');
     const hrvBox = document.createElement('div');
     host.append(hrBox, hrvBox);
-    this.hrPlot = new uPlot(base('Heart rate', 'bpm', ['#b3261e'], ['HR']), [[], []], hrBox);
-    this.hrvPlot = new uPlot(base('Heart-rate variability', 'ms', ['#1f65a8', '#6b7378'], ['RMSSD', 'SDNN']), [[], [], []], hrvBox);
+    this.hrPlot = new uPlot(base('Heart rate', 'bpm', ['#b3261e'], ['HR'], [40, 120]), [[], []], hrBox);
+    this.hrvPlot = new uPlot(base('Heart-rate variability', 'ms', ['#1f65a8', '#6b7378'], ['RMSSD', 'SDNN'], [0, 100]), [[], [], []], hrvBox);
   }
 
   add(points: TrendPoint[]): void {

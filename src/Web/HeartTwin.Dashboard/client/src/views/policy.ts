@@ -42,6 +42,7 @@ export function policyView(host: HTMLElement): () => void {
     descriptor.replaceChildren(...(p.ok
       ? [el('p', { class: 'small muted' }, `${p.data.file} · version ${p.data.version.slice(0, 12)} · loaded ${clock(p.data.loadedAt)}`), el('pre', { class: 'yaml' }, p.data.yaml)]
       : [notice(p.title, p.detail)]));
+    kind.hidden = !d.ok;
     if (!d.ok) { decisions.replaceChildren(notice(d.title, d.detail, 'decisions-refused')); return; }
     latest = d.data.decisions;
     render();

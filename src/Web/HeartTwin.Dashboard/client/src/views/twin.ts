@@ -102,9 +102,12 @@ export function twinView(host: HTMLElement, patientId: string): () => void {
   }
 
   function renderEvents(): void {
+    // The timeline spans from the oldest event (at most 24 h back, at least 1 h) to now, so recent events do not bunch up.
     const now = Date.now() / 1000;
-    const from = now - 24 * 3600;
-    timeline.replaceChildren(el('div', { class: 'axis' }, el('span', {}, '24 h ago'), el('span', {}, '12 h'), el('span', {}, 'now')));
+    const oldest = Math.min(...events.map((e) => Date.parse(e.proposal.occurredAt) / 1000), now);
+    const from = Math.max(now - 24 * 3600, Math.min(oldest - 60, now - 3600));
+    const hhmm = (t: number): string => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+    timeline.replaceChildren(el('div', { class: 'axis' }, el('span', {}, hhmm(from)), el('span', {}, hhmm((from + now) / 2)), el('span', {}, 'now')));
     for (const e of events) {
       const t = Date.parse(e.proposal.occurredAt) / 1000;
       const dot = el('button', {
