@@ -69,8 +69,8 @@ public sealed class DashboardTests(DashboardFixture twin)
         var after = await DrawnUntilAsync(page);
         var secondShot = await page.Locator("[data-testid=live-ecg]").ScreenshotAsync();
         (after!.Value - before!.Value).TotalSeconds.ShouldBeGreaterThan(1.0, "the strip follows the signal in real time");
-        // The devices stream in real time from "now": the strip keeps up with them (a batch is 1 s, plus the way here).
-        (DateTimeOffset.UtcNow - after.Value).TotalSeconds.ShouldBeLessThan(4.0, "the strip does not fall behind the signal");
+        // The devices stream in real time from "now": the strip keeps up (a batch is 1 s; the view stays within ~3 s of the newest sample).
+        (DateTimeOffset.UtcNow - after.Value).TotalSeconds.ShouldBeLessThan(5.0, "the strip does not fall behind the signal");
         secondShot.SequenceEqual(firstShot).ShouldBeFalse("the picture itself moved");
         await DashboardFixture.ScreenshotAsync(page, "twin");
         await page.Context.CloseAsync();

@@ -3,7 +3,7 @@
 // at most ~30 times a second, so 2 leads at 360 Hz cost a few redraws per second of canvas work and no DOM work per sample.
 import uPlot from 'uplot';
 import type { LeadInfo } from './api';
-import { beatLayer, PxPerSecond, StripHeightPx, yRangeFor, type BeatMark } from './paper';
+import { beatLayer, paperGrid, PxPerSecond, StripHeightPx, yRangeFor, type BeatMark } from './paper';
 
 export interface SamplesEvent { deviceId: string; startTime: string; sampleRateHz: number; leads: LeadInfo[]; samples: number[][] }
 
@@ -29,7 +29,8 @@ class MirroredRing {
 
 const MaxSeconds = 24; // more than the widest screen shows at 25 mm/s
 const MaxLagSeconds = 3; // further behind than this and the view jumps to the newest signal
-const FrameIntervalMs = 33;
+const CatchUpSeconds = 1.5; // further behind than this and the view speeds up a little
+const FrameIntervalMs = 40; // 25 frames a second: 3.8 px of paper per frame at 25 mm/s
 
 interface Lead { name: string; plot: uPlot; values: MirroredRing; yRange: [number, number]; placed: boolean; label: HTMLElement }
 
@@ -46,6 +47,8 @@ export class LiveEcg {
   private lastMark = 0;
   private beats: BeatMark[] = [];
   private raf = 0;
+  private timer = 0;
+  private destroyed = false;
   private width = 0;
   private readonly resize = new ResizeObserver(() => this.fit());
 
@@ -72,7 +75,7 @@ export class LiveEcg {
       for (let i = 0; i < n; i++) ring.push((src[i] - info.baseline) / gain);
     });
     this.latestX = Math.max(this.latestX, start + n / this.rate);
-    if (!this.raf) this.raf = requestAnimationFrame((t) => this.frame(t));
+    this.wake();
   }
 
   /** Classified beats from the `beats` event (times in UTC). */
@@ -83,8 +86,24 @@ export class LiveEcg {
     if (this.beats.length > 400) this.beats = this.beats.filter((b) => b.x >= oldest);
   }
 
+  /**
+   * Asks for the next frame no sooner than the frame interval. A requestAnimationFrame loop that merely returned early
+   * would still make the browser produce 60 frames a second; this way it produces ~25 while the signal moves, and none
+   * once the view has caught up with the newest sample (the next batch wakes it).
+   */
+  private wake(): void {
+    if (this.raf || this.timer) return;
+    const wait = Math.max(0, FrameIntervalMs - (performance.now() - this.lastDraw));
+    this.timer = window.setTimeout(() => {
+      this.timer = 0;
+      this.raf = requestAnimationFrame((t) => { this.raf = 0; this.frame(t); });
+    }, wait);
+  }
+
   destroy(): void {
+    this.destroyed = true;
     cancelAnimationFrame(this.raf);
+    clearTimeout(this.timer);
     this.resize.disconnect();
     for (const l of this.leads) l.plot.destroy();
     this.host.replaceChildren();
@@ -102,7 +121,7 @@ export class LiveEcg {
     this.times = new MirroredRing(capacity);
     this.leads = names.map((name) => {
       const strip = document.createElement('div');
-      strip.className = 'strip paper';
+      strip.className = 'strip';
       strip.dataset.lead = name;
       const label = document.createElement('span');
       label.className = 'lead-name';
@@ -127,15 +146,19 @@ export class LiveEcg {
   }
 
   private frame(now: number): void {
-    this.raf = requestAnimationFrame((t) => this.frame(t));
-    if (document.hidden || !this.times || now - this.lastDraw < FrameIntervalMs) return;
+    if (this.destroyed || !this.times) return;
     const elapsed = this.lastFrame ? (now - this.lastFrame) / 1000 : 0;
     this.lastFrame = now;
-    // The view advances with the wall clock, never past the newest sample, and jumps when it falls too far behind.
-    let end = this.displayEnd === null ? this.latestX : this.displayEnd + Math.min(elapsed, 0.25);
+    // The view advances with the wall clock, never past the newest sample; more than 1.5 s behind it runs a little
+    // faster to catch up, and more than 3 s behind (a hidden tab, a stalled machine) it jumps.
+    const behind = this.displayEnd === null ? 0 : this.latestX - this.displayEnd;
+    let end = this.displayEnd === null ? this.latestX : this.displayEnd + Math.min(elapsed, 0.25) * (behind > CatchUpSeconds ? 1.2 : 1);
     if (end > this.latestX) end = this.latestX;
     if (this.latestX - end > MaxLagSeconds) end = this.latestX - 0.5;
-    if (end === this.displayEnd) return;
+    if (end === this.displayEnd) {
+      this.lastFrame = 0; // caught up: sleep until the next batch, and do not count the sleep as elapsed time
+      return;
+    }
     this.displayEnd = end;
     this.lastDraw = now;
     const span = this.width / PxPerSecond;
@@ -157,15 +180,13 @@ export class LiveEcg {
         plot.setScale('y', { min: lead.yRange[0], max: lead.yRange[1] });
       });
     }
-    // Paper moves with the signal: shift the grid by the same amount (mod one large box).
-    const offsetPx = -((end * PxPerSecond) % (PxPerSecond * 0.2));
-    for (const lead of this.leads) (lead.plot.root.parentElement as HTMLElement).style.backgroundPositionX = `${offsetPx}px`;
     if (now - this.lastMark > 500) {
       this.lastMark = now;
       // For people (a status line) and for tests: the signal time the strip shows up to.
       this.host.dataset.drawnUntil = new Date((this.t0 + end) * 1000).toISOString();
       this.host.dataset.samples = String(xs.length);
     }
+    this.wake();
   }
 }
 
@@ -180,6 +201,6 @@ function stripOptions(width: number, beats: () => BeatMark[]): uPlot.Options {
     scales: { x: { time: false, auto: false }, y: { auto: false } },
     axes: [{ show: false }, { show: false }],
     series: [{}, { stroke: '#1d1d1f', width: 1.3, points: { show: false } }],
-    hooks: { draw: [beatLayer(beats, { calibration: true })] },
+    hooks: { drawClear: [paperGrid], draw: [beatLayer(beats, { calibration: true })] },
   };
 }

@@ -107,3 +107,35 @@ export function beatLayer(getBeats: () => BeatMark[], options: { calibration: bo
     ctx.restore();
   };
 }
+
+/**
+ * A uPlot drawClear hook that paints ECG paper in the plot's own data units (1 mm = 40 ms and 0.1 mV, 5 mm = 200 ms
+ * and 0.5 mV), so the grid moves with the signal for free and nothing but the one canvas is repainted per frame.
+ */
+export function paperGrid(u: uPlot): void {
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  const [xMin, xMax, yMin, yMax] = [u.scales.x.min ?? 0, u.scales.x.max ?? 0, u.scales.y.min ?? 0, u.scales.y.max ?? 0];
+  ctx.save();
+  ctx.fillStyle = '#fffdfd';
+  ctx.fillRect(left, top, width, height);
+  const lines = (stepX: number, stepY: number, colour: string): void => {
+    ctx.beginPath();
+    for (let i = Math.ceil(xMin / stepX - 1e-6); i * stepX <= xMax + 1e-9; i++) {
+      const x = Math.round(u.valToPos(i * stepX, 'x', true)) + 0.5;
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, top + height);
+    }
+    for (let i = Math.ceil(yMin / stepY - 1e-6); i * stepY <= yMax + 1e-9; i++) {
+      const y = Math.round(u.valToPos(i * stepY, 'y', true)) + 0.5;
+      ctx.moveTo(left, y);
+      ctx.lineTo(left + width, y);
+    }
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = 1;
+    ctx.stroke();
+  };
+  lines(1 / MmPerSecond, 1 / MmPerMillivolt, 'rgba(226, 120, 120, 0.16)');
+  lines(5 / MmPerSecond, 5 / MmPerMillivolt, 'rgba(205, 80, 80, 0.36)');
+  ctx.restore();
+}

@@ -1,7 +1,7 @@
 // Stored ECG drawn once: around an event (true paper scale, labelled beats) or in the history view (time axis, zoom).
 import uPlot from 'uplot';
 import type { EcgSegment, StoredBeat } from './api';
-import { beatLayer, PxPerSecond, StripHeightPx, yRangeFor, type BeatMark } from './paper';
+import { beatLayer, paperGrid, PxPerSecond, StripHeightPx, yRangeFor, type BeatMark } from './paper';
 
 export interface LeadSeries { name: string; xs: number[]; ys: (number | null)[] }
 
@@ -35,7 +35,7 @@ export function drawPaperStrips(host: HTMLElement, series: LeadSeries[], marks: 
   const width = Math.round((to - from) * PxPerSecond);
   return series.map((s) => {
     const strip = document.createElement('div');
-    strip.className = 'strip paper';
+    strip.className = 'strip';
     strip.style.width = `${width}px`;
     const label = document.createElement('span');
     label.className = 'lead-name';
@@ -62,7 +62,7 @@ export function drawPaperStrips(host: HTMLElement, series: LeadSeries[], marks: 
       scales: { x: { time: false, range: () => [from, to] }, y: { range: () => [yMin, yMax] } },
       axes: [{ show: false }, { show: false }],
       series: [{}, { stroke: '#1d1d1f', width: 1.3, points: { show: false } }],
-      hooks: { draw: [beatLayer(() => marks, { calibration: true }), focusLayer] },
+      hooks: { drawClear: [paperGrid], draw: [beatLayer(() => marks, { calibration: true }), focusLayer] },
     }, [s.xs, s.ys], strip);
   });
 }

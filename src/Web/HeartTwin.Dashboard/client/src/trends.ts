@@ -42,7 +42,7 @@ export class Trends {
     const width = Math.max(280, host.clientWidth - 8);
     const hhmm = (_u: uPlot, ticks: number[]): string[] => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }));
     // At least ten minutes across, so a fresh twin's first points do not fill the chart with seconds.
-    const xRange = (_u: uPlot, min: number, max: number): [number, number] => (Number.isFinite(max) ? [Math.min(min, max - 600), max] : [Date.now() / 1000 - 600, Date.now() / 1000]);
+    const xRange = (_u: uPlot, min: number, max: number): [number, number] => (Number.isFinite(max) ? [Math.min(min, max - 600), max + 20] : [Date.now() / 1000 - 600, Date.now() / 1000]);
     const yFloor = (low: number, high: number) => (_u: uPlot, min: number, max: number): [number, number] =>
       [Number.isFinite(min) ? Math.min(low, Math.floor(min / 10) * 10) : low, Number.isFinite(max) ? Math.max(high, Math.ceil(max / 10) * 10) : high];
     const base = (title: string, unit: string, colours: string[], names: string[], y: [number, number]): uPlot.Options => ({
@@ -54,7 +54,8 @@ export class Trends {
         { values: hhmm, stroke: '#666', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
         { label: unit, stroke: '#666', size: 46, grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
       ],
-      series: [{}, ...names.map((n, i) => ({ label: n, stroke: colours[i], width: 1.6, points: { show: false }, spanGaps: true }))],
+      // Points show by themselves while there are few (uPlot hides them once they would crowd the line).
+      series: [{}, ...names.map((n, i) => ({ label: n, stroke: colours[i], width: 1.6, points: { size: 5 }, spanGaps: true }))],
     });
     const hrBox = document.createElement('div');
     const hrvBox = document.createElement('div');
