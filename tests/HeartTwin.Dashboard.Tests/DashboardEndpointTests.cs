@@ -56,4 +56,16 @@ public sealed class DashboardEndpointTests(DashboardFixture twin)
         using var allowed = await client.GetAsync("/api/twins");
         allowed.StatusCode.ShouldBe(HttpStatusCode.OK);
     }
+
+    [Fact]
+    public void The_built_page_and_its_assets_are_embedded_in_the_dashboard_assembly_and_nowhere_else()
+    {
+        var assets = new DashboardAssets();
+        assets.IsBuilt.ShouldBeTrue("the build ran vite and embedded client/dist");
+        assets.Count.ShouldBeGreaterThanOrEqualTo(3);
+        assets.Find("index.html")!.ContentType.ShouldBe("text/html; charset=utf-8");
+
+        // An assembly without the resources (a build with SkipDashboardBuild) is recognised as such.
+        new DashboardAssets(typeof(object).Assembly).IsBuilt.ShouldBeFalse();
+    }
 }

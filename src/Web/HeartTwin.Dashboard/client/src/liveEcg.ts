@@ -1,6 +1,6 @@
 // The live, scrolling ECG: one uPlot strip per lead at true paper scale, fed from ring buffers.
 // Samples arrive in batches over SSE and are only copied into typed arrays; drawing happens in requestAnimationFrame,
-// at most ~30 times a second, so 2 leads at 360 Hz cost a few redraws per second of canvas work and no DOM work per sample.
+// at most 20 times a second and only while the view moves: no DOM work per sample or per batch.
 import uPlot from 'uplot';
 import type { LeadInfo } from './api';
 import { beatLayer, paperGrid, PxPerSecond, StripHeightPx, yRangeFor, type BeatMark } from './paper';
@@ -30,7 +30,9 @@ class MirroredRing {
 const MaxSeconds = 24; // more than the widest screen shows at 25 mm/s
 const MaxLagSeconds = 3; // further behind than this and the view jumps to the newest signal
 const CatchUpSeconds = 1.5; // further behind than this and the view speeds up a little
-const FrameIntervalMs = 40; // 25 frames a second: 3.8 px of paper per frame at 25 mm/s
+// 20 frames a second (4.7 px of paper per frame at 25 mm/s): each frame costs the browser a full compositor frame,
+// which with software rendering is most of the cost, so the rate is the lever (see README for the figures).
+const FrameIntervalMs = 50;
 
 interface Lead { name: string; plot: uPlot; values: MirroredRing; yRange: [number, number]; placed: boolean; label: HTMLElement }
 
@@ -49,6 +51,7 @@ export class LiveEcg {
   private raf = 0;
   private timer = 0;
   private destroyed = false;
+  private resting = false;
   private width = 0;
   private readonly resize = new ResizeObserver(() => this.fit());
 
@@ -147,6 +150,13 @@ export class LiveEcg {
 
   private frame(now: number): void {
     if (this.destroyed || !this.times) return;
+    if (this.resting) {
+      // Woken by a batch after catching up: start the clock here (the rest is not elapsed signal time) and draw next frame.
+      this.resting = false;
+      this.lastFrame = now;
+      this.wake();
+      return;
+    }
     const elapsed = this.lastFrame ? (now - this.lastFrame) / 1000 : 0;
     this.lastFrame = now;
     // The view advances with the wall clock, never past the newest sample; more than 1.5 s behind it runs a little
@@ -156,7 +166,7 @@ export class LiveEcg {
     if (end > this.latestX) end = this.latestX;
     if (this.latestX - end > MaxLagSeconds) end = this.latestX - 0.5;
     if (end === this.displayEnd) {
-      this.lastFrame = 0; // caught up: sleep until the next batch, and do not count the sleep as elapsed time
+      this.resting = true; // caught up with the newest sample: no frames until the next batch wakes us
       return;
     }
     this.displayEnd = end;
