@@ -69,6 +69,8 @@ export class LiveEcg {
     if (batch.sampleRateHz !== this.rate || names.join() !== this.leads.map((l) => l.name).join()) this.build(batch.sampleRateHz, names, Date.parse(batch.startTime) / 1000);
     const start = Date.parse(batch.startTime) / 1000 - this.t0;
     const n = batch.samples[0].length;
+    // A batch the strip already holds (the stored signal it was filled from, or a redelivery) is not drawn twice.
+    if (this.latestX > 0 && start + n / this.rate <= this.latestX + 0.5 / this.rate) return;
     const times = this.times!;
     for (let i = 0; i < n; i++) times.push(start + i / this.rate);
     batch.leads.forEach((info, l) => {

@@ -65,14 +65,10 @@ export class Trends {
   }
 
   add(points: TrendPoint[]): void {
-    for (const p of points) {
-      const last = this.points[this.points.length - 1];
-      if (last && p.t <= last.t) {
-        if (p.t === last.t) this.points[this.points.length - 1] = p;
-        continue;
-      }
-      this.points.push(p);
-    }
+    // Live points come in order; back-filled ones may come after them, so merge by time (one point per time).
+    const byTime = new Map(this.points.map((p) => [p.t, p]));
+    for (const p of points) byTime.set(p.t, p);
+    this.points = [...byTime.values()].sort((a, b) => a.t - b.t);
     if (this.points.length > 2000) this.points = this.points.slice(-1500);
     if (!this.pending) {
       this.pending = true;

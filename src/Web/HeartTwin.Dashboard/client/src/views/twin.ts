@@ -219,6 +219,22 @@ export function twinView(host: HTMLElement, patientId: string): () => void {
       switcher.replaceChildren(...ids.map((id) => el('option', { value: id, selected: id === patientId ? '' : undefined }, id)));
     });
 
+    // The strip starts full: the last seconds of stored signal first, then the live batches that came meanwhile.
+    let waiting: SamplesEvent[] | null = [];
+    const fillFromStore = async (): Promise<void> => {
+      const to = Date.now() / 1000;
+      const from = to - 15;
+      const [ecgR, beatsR] = await Promise.all([
+        apiGet<{ segments: (SamplesEvent & { samples: number[][] | null })[] }>(`api/twins/${enc}/ecg?from=${isoUtc(from)}&to=${isoUtc(to)}&format=raw`),
+        apiGet<RangeList<StoredBeat>>(`api/twins/${enc}/beats?from=${isoUtc(from)}&to=${isoUtc(to)}`),
+      ]);
+      if (ecgR.ok) for (const seg of ecgR.data.segments) if (seg.samples) live.push(seg);
+      for (const batch of waiting ?? []) live.push(batch);
+      waiting = null;
+      if (beatsR.ok) live.addBeats(beatsR.data.items.filter((b) => b.class).map((b) => ({ time: b.time, class: b.class! })));
+    };
+    void fillFromStore();
+
     const stop = openStream(patientId, ['ecg', 'state', 'beats', 'events', 'actions', 'vitals'], {
       onStatus(s, detail) {
         streamStatus.className = `stream-status ${s === 'live' ? 'ok' : s === 'refused' ? 'bad' : 'muted'}`;
@@ -231,7 +247,7 @@ export function twinView(host: HTMLElement, patientId: string): () => void {
             if (withheld.length) streamStatus.textContent = `● live (the policy withholds ${withheld.join(', ')})`;
             break;
           }
-          case 'samples': live.push(data as SamplesEvent); break;
+          case 'samples': if (waiting) waiting.push(data as SamplesEvent); else live.push(data as SamplesEvent); break;
           case 'beats': live.addBeats((data as { beats: { time: string; class: string }[] }).beats); break;
           case 'state': {
             state = data as TwinState;
