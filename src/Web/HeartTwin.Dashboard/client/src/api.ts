@@ -45,7 +45,8 @@ async function explain(response: Response): Promise<{ title: string; detail: str
   const [title, detail] = fallback[response.status] ?? [`The twin answered ${response.status}`, response.statusText];
   try {
     const problem = (await response.json()) as { title?: string; detail?: string };
-    return { title, detail: problem.detail || problem.title || detail };
+    // A bare status title ("Unauthorized") says less than our own words; the server's detail says more.
+    return { title, detail: problem.detail || detail };
   } catch {
     return { title, detail };
   }
