@@ -2,6 +2,7 @@ using HeartTwin.Acquisition;
 using HeartTwin.Actuation;
 using HeartTwin.Agent;
 using HeartTwin.Connector;
+using HeartTwin.Dashboard;
 using HeartTwin.Inference;
 using HeartTwin.Messaging;
 using HeartTwin.Policy;
@@ -39,6 +40,7 @@ public static class TwinApp
         app.MapPolicy();
         app.MapActuation();
         app.MapSharing();
+        app.MapDashboard();
         return app;
     }
 }
