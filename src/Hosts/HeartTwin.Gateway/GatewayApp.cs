@@ -1,3 +1,4 @@
+using HeartTwin.Dashboard;
 using HeartTwin.ServiceDefaults;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -34,6 +35,9 @@ public static class GatewayApp
         // answers 200: one block down must not take the single endpoint out of the load balancer for every other route).
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
         app.MapHealthChecks("/health/ready");
+        // The dashboard is static files that talk to /api: the single endpoint serves them itself (issue 5), so a browser
+        // sees one origin and no block has to carry the page.
+        app.MapDashboard();
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<ProxyErrorProblems>();
