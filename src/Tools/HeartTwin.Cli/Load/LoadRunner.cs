@@ -94,6 +94,9 @@ internal sealed class LoadRunner
         var o = _options;
         var errors = new ConcurrentQueue<string>();
         var stored = new LatencyHistogram();
+        // The same acknowledgements, for the last progress interval only: the cumulative p99 hides whether the tail is the
+        // start-up burst or lasts the whole run.
+        var recent = new LatencyHistogram();
         var alerts = new LatencyHistogram();
         using var admin = new TwinAdminClient(o.Url, o.AdminToken);
 
@@ -122,7 +125,7 @@ internal sealed class LoadRunner
                 StartTime = start,
             };
             var transport = new MqttDeviceTransport(o.MqttHost, o.MqttPort, registered[i].MqttUsername, registered[i].MqttPassword, binary: false, _log);
-            var simulator = new DeviceSimulator(record, transport, options, _time, _log) { Acknowledged = (_, latency) => stored.Record(latency) };
+            var simulator = new DeviceSimulator(record, transport, options, _time, _log) { Acknowledged = (_, latency) => { stored.Record(latency); Volatile.Read(ref recent).Record(latency); } };
             devices[i] = new PacedDevice(simulator, registered[i].PatientId);
         }
 
@@ -188,7 +191,8 @@ internal sealed class LoadRunner
                     if (elapsed - lastProgress >= TimeSpan.FromSeconds(10))
                     {
                         lastProgress = elapsed;
-                        _log($"  {elapsed.TotalSeconds:0} s: acked p99 {LoadReport.Ms(stored.Percentile(99))} ms, alerts {Interlocked.Read(ref alertCount)}");
+                        var interval = Interlocked.Exchange(ref recent, new LatencyHistogram());
+                        _log($"  {elapsed.TotalSeconds:0} s: acked p99 {LoadReport.Ms(stored.Percentile(99))} ms (last 10 s: p99 {LoadReport.Ms(interval.Percentile(99))} ms, max {LoadReport.Ms(interval.Max)} ms), alerts {Interlocked.Read(ref alertCount)}");
                     }
                 }
             }
