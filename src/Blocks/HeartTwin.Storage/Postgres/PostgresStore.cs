@@ -81,22 +81,8 @@ internal sealed partial class PostgresStore : ITwinStore
 
     public async Task<bool> StoreSamplesAsync(SamplesReceived m, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(m);
-        if (!(m.SampleRateHz > 0) || double.IsInfinity(m.SampleRateHz))
-        {
-            throw new ArgumentException($"Batch {m.MessageKey} has an invalid sample rate {m.SampleRateHz}.", nameof(m));
-        }
-
-        if (m.Leads.Count != m.Samples.Length)
-        {
-            throw new ArgumentException($"Batch {m.MessageKey} has {m.Leads.Count} leads but {m.Samples.Length} sample arrays.", nameof(m));
-        }
-
-        // Compress on the caller's thread (handlers run in parallel partitions); the writer only inserts.
-        byte[] blob = SampleCodec.Encode(m.Samples, options.CodecBlockSize);
-        int perLead = m.SamplesPerLead;
-        long endTicks = m.StartTime.UtcTicks + (long)Math.Round(perLead * (double)TimeSpan.TicksPerSecond / m.SampleRateHz);
-        string leads = JsonSerializer.Serialize(m.Leads, Json);
+        // Checked and compressed on the caller's thread (handlers run concurrently); the writer only inserts.
+        var (blob, perLead, endTicks, leads) = EncodedChunk.From(m, options.CodecBlockSize);
         var outcome = await writer.WriteChunkAsync(
             new ChunkRow(m.DeviceId, m.Sequence, m.PatientId, m.StartTime.UtcTicks, endTicks, m.SampleRateHz, perLead, leads, blob, m.ReceivedAt.UtcTicks), ct)
             .ConfigureAwait(false);

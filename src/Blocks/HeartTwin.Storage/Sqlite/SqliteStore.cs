@@ -110,21 +110,8 @@ internal sealed partial class SqliteStore : ITwinStore
     /// <summary>Stores a sample batch as one compressed chunk; false when (device, sequence) was already stored.</summary>
     public async Task<bool> StoreSamplesAsync(SamplesReceived m, CancellationToken ct)
     {
-        if (!(m.SampleRateHz > 0) || double.IsInfinity(m.SampleRateHz))
-        {
-            throw new ArgumentException($"Batch {m.MessageKey} has an invalid sample rate {m.SampleRateHz}.", nameof(m));
-        }
-
-        if (m.Leads.Count != m.Samples.Length)
-        {
-            throw new ArgumentException($"Batch {m.MessageKey} has {m.Leads.Count} leads but {m.Samples.Length} sample arrays.", nameof(m));
-        }
-
-        // Compress on the caller's thread (handlers run in parallel partitions); the writer only inserts.
-        byte[] blob = SampleCodec.Encode(m.Samples, options.CodecBlockSize);
-        int perLead = m.SamplesPerLead;
-        long endTicks = m.StartTime.UtcTicks + (long)Math.Round(perLead * (double)TimeSpan.TicksPerSecond / m.SampleRateHz);
-        string leads = JsonSerializer.Serialize(m.Leads, Json);
+        // Checked and compressed on the caller's thread (handlers run concurrently); the writer only inserts.
+        var (blob, perLead, endTicks, leads) = EncodedChunk.From(m, options.CodecBlockSize);
         bool inserted = await writer.WriteAsync(db =>
         {
             db.Execute("INSERT INTO lead_sets (leads) VALUES ($1) ON CONFLICT DO NOTHING", leads);
