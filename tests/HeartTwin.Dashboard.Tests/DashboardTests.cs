@@ -171,7 +171,8 @@ public sealed class DashboardTests(DashboardFixture twin)
         await EventuallyAsync(async () => (await page.InnerTextAsync("[data-testid=twin-patient]")) == DashboardFixture.PatientB, "the page to show patient B");
         page.Url.ShouldEndWith($"#/twin/{DashboardFixture.PatientB}");
         await EventuallyAsync(async () => await DrawnUntilAsync(page) is not null, "patient B's live ECG");
-        (await page.InnerTextAsync("[data-testid=device]")).ShouldContain(twin.DeviceOf[DashboardFixture.PatientB]);
+        // The device panel fills after its own requests, which may finish after the first trace is drawn.
+        await EventuallyAsync(async () => (await page.InnerTextAsync("[data-testid=device]")).Contains(twin.DeviceOf[DashboardFixture.PatientB], StringComparison.Ordinal), "the device panel to name patient B's device");
         await DashboardFixture.ScreenshotAsync(page, "twin-switched");
         await page.Context.CloseAsync();
     }
