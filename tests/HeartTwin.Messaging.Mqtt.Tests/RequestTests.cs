@@ -39,6 +39,28 @@ public sealed class WhoAnswerer(ReplicaTag replica) : IRequestHandler<WhoQuery, 
     public Task<WhoAnswer> HandleAsync(WhoQuery request, CancellationToken cancellationToken) => Task.FromResult(new WhoAnswer(replica.Index));
 }
 
+/// <summary>Holds every <see cref="Reading"/> until the test opens the gate: a service whose bus handlers are busy.</summary>
+public sealed class HeldReadings
+{
+    public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private int holding;
+
+    public int Holding => Volatile.Read(ref holding);
+
+    public void Hold() => Interlocked.Increment(ref holding);
+}
+
+public sealed class HoldingCollector(HeldReadings held, Sink sink, ReplicaTag replica) : IMessageHandler<Reading>
+{
+    public async Task HandleAsync(Reading message, MessageContext context, CancellationToken cancellationToken)
+    {
+        held.Hold();
+        await held.Gate.Task.WaitAsync(cancellationToken);
+        sink.Seen.Enqueue((message.PatientId, message.N, replica.Index, context));
+    }
+}
+
 public sealed class RequestTests
 {
     private static void Storage(IServiceCollection s) => s
@@ -110,5 +132,57 @@ public sealed class RequestTests
         }
 
         answeredBy.Distinct().Order().ShouldBe([0, 1]);
+    }
+
+    private static readonly Dictionary<string, string?> SmallWindow = new() { ["Messaging:Mqtt:ReceiveMaximum"] = "4", ["Messaging:Mqtt:RequestTimeoutMs"] = "3000" };
+
+    private static void Holding(IServiceCollection s) => s
+        .AddSingleton<HeldReadings>().AddSingleton<Sink>().AddMessageHandler<Reading, HoldingCollector>();
+
+    /// <summary>Fills the service's receive window: readings of many patients, each held by its handler.</summary>
+    private static async Task<HeldReadings> FillWindowAsync(TestService publisher, TestService holder)
+    {
+        for (int i = 0; i < 16; i++)
+        {
+            await publisher.Bus.PublishAsync(new Reading($"p-{i}", 1));
+        }
+
+        var held = holder.Host.Services.GetRequiredService<HeldReadings>();
+        await Wait.UntilAsync(() => held.Holding >= 4, "the holder's handlers to hold a full receive window");
+        return held;
+    }
+
+    [Fact]
+    [Trait("Regression", "issue 6: Sharing's requests timed out while its live-sample handlers held the receive window")]
+    public async Task A_request_is_answered_while_the_requesters_bus_handlers_hold_its_whole_receive_window()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var storage = await TestService.StartAsync(broker, "storage", Storage);
+        await using var sharing = await TestService.StartAsync(broker, "sharing", Holding, settings: SmallWindow);
+        var held = await FillWindowAsync(storage, sharing);
+
+        var from = DateTimeOffset.UtcNow;
+        var result = await sharing.Bus.RequestAsync<VitalsQuery, VitalsResult>(new VitalsQuery("p-1", from, from.AddHours(1)));
+
+        result.Observations.ShouldHaveSingleItem();
+        held.Gate.SetResult();
+        var sink = sharing.Host.Services.GetRequiredService<Sink>();
+        await Wait.UntilAsync(() => sink.Count == 16, "every held reading to be handled once released");
+    }
+
+    [Fact]
+    [Trait("Regression", "issue 6")]
+    public async Task A_request_is_answered_while_the_answering_services_bus_handlers_hold_its_whole_receive_window()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var storage = await TestService.StartAsync(broker, "storage", s => { Storage(s); Holding(s); }, settings: SmallWindow);
+        await using var sharing = await TestService.StartAsync(broker, "sharing");
+        var held = await FillWindowAsync(sharing, storage);
+
+        var from = DateTimeOffset.UtcNow;
+        var result = await sharing.Bus.RequestAsync<VitalsQuery, VitalsResult>(new VitalsQuery("p-1", from, from.AddHours(1)));
+
+        result.Observations.ShouldHaveSingleItem();
+        held.Gate.SetResult();
     }
 }

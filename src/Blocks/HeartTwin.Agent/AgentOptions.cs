@@ -9,9 +9,9 @@ public sealed class AgentOptions : IValidatableObject
     /// <summary>The configuration section's name.</summary>
     public const string SectionName = "Agent";
 
-    /// <summary>Seconds between analyses of every patient with new data (one batched inference call per tick). Default 1.</summary>
+    /// <summary>Seconds between analyses of every patient with new data (one batched inference call per tick). Default 0.5: the tick is most of the arrival-to-alert time, and at 1,000 patients a half-second tick cost no measurable CPU over a 1 s one.</summary>
     [Range(0.05, 3600)]
-    public double IntervalSeconds { get; set; } = 1;
+    public double IntervalSeconds { get; set; } = 0.5;
 
     /// <summary>The beat model, <c>name</c> or <c>name@version</c>; empty for the Inference block's default.</summary>
     public string? Model { get; set; }

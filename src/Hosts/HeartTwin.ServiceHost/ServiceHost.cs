@@ -5,6 +5,8 @@ using HeartTwin.Messaging.Mqtt;
 using HeartTwin.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HeartTwin.ServiceHost;
 
@@ -34,6 +36,11 @@ public static partial class ServiceHost
         builder.AddServiceDefaults();
         builder.AddOutboundHttpResilience();
         builder.AddConfiguredMessaging(); // Messaging:Transport (Mqtt here by default; InMemory for a host run alone)
+        if (MqttMessagingExtensions.IsMqtt(builder.Configuration))
+        {
+            builder.Services.AddHealthChecks().AddCheck<MqttBusHealthCheck>("bus", tags: ["ready"]);
+        }
+
         return builder;
     }
 
@@ -47,6 +54,18 @@ public static partial class ServiceHost
 
     [GeneratedRegex("^[a-z][a-z0-9-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex ServiceNamePattern();
+}
+
+/// <summary>
+/// Ready only while both of the bus's connections are up: a block cut off from the broker can neither take its messages nor
+/// answer requests (Sharing's API would time out), so Kubernetes should stop routing to it until it has reconnected.
+/// </summary>
+internal sealed class MqttBusHealthCheck(MqttBus bus) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(bus.IsConnected
+            ? HealthCheckResult.Healthy($"Connected to the MQTT broker as {bus.ClientId} ({bus.Reconnects} reconnects).")
+            : HealthCheckResult.Unhealthy($"Not connected to the MQTT broker as {bus.ClientId}; reconnecting."));
 }
 
 /// <summary>

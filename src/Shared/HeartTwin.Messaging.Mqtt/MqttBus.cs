@@ -30,8 +30,8 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
     private readonly MessagingOptions messaging;
     private readonly ILogger<MqttBus> logger;
     private readonly MessageTypeRegistry registry;
-    private readonly IMqttClient client;
-    private readonly MqttClientOptions clientOptions;
+    private readonly MqttConnection busConnection;
+    private readonly MqttConnection requestConnection;
     private readonly string responseTopic;
     private readonly CancellationTokenSource stopping = new();
     private readonly ConcurrentDictionary<(string Type, int Partition), PartitionConsumer> consumers = new();
@@ -39,14 +39,7 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
     private readonly ConcurrentDictionary<Type, object> handlers = new();
     private readonly ConcurrentDictionary<string, byte> warnedNoSubscribers = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim requestSlots;
-    private readonly Lock gateLock = new();
-    private readonly Lock startLock = new();
-    private TaskCompletionSource connectedGate = NewGate();
-    private TaskCompletionSource connectionLost = NewGate();
-    private Task? connectionLoop;
-    private long generation;
     private long published;
-    private long reconnects;
     private int stopped;
 
     /// <summary>Creates the bus; it connects on <see cref="StartAsync"/> (or on first use).</summary>
@@ -64,41 +57,49 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
         requestSlots = new SemaphoreSlim(this.options.MaxConcurrentRequests);
         responseTopic = MqttTopics.Response(this.options.ClientId);
 
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(this.options.Host, this.options.Port)
-            .WithClientId(this.options.ClientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithCleanStart(!this.options.PersistentSession)
-            .WithSessionExpiryInterval(this.options.PersistentSession ? (uint)this.options.SessionExpirySeconds : 0)
-            .WithKeepAlivePeriod(TimeSpan.FromSeconds(this.options.KeepAliveSeconds))
-            .WithTimeout(TimeSpan.FromMilliseconds(this.options.OperationTimeoutMs))
-            .WithReceiveMaximum((ushort)this.options.ReceiveMaximum);
-        if (this.options.Username is not null)
-        {
-            builder = builder.WithCredentials(this.options.Username, this.options.Password);
-        }
+        // Bus messages: the replica's persistent session, acknowledged only once handled, so the receive window is also the
+        // backlog this process holds.
+        busConnection = new MqttConnection("bus", ClientOptions(this.options.ClientId, this.options.PersistentSession, this.options.ReceiveMaximum),
+            this.options, this.options.PersistentSession, SubscribeBusAsync, OnBusMessageAsync, logger, stopping.Token);
 
-        clientOptions = builder.Build();
-        client = new MqttClientFactory().CreateMqttClient();
-        client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
-        client.DisconnectedAsync += _ =>
-        {
-            CloseGate();
-            Volatile.Read(ref connectionLost).TrySetResult();
-            return Task.CompletedTask;
-        };
+        // Requests and answers: a connection of their own. On the bus connection an answer would queue behind every bus message
+        // the broker holds for this client while its handlers are busy (the receive window is full), and a request would time
+        // out although the answer was ready. A request is worth nothing once its requester has timed out, so this session is
+        // not kept: a request that reaches no replica fails at once as having no handler.
+        requestConnection = new MqttConnection("requests", ClientOptions(this.options.ClientId + "-rpc", persistent: false,
+                Math.Max(16, this.options.MaxConcurrentRequests * 4)),
+            this.options, persistent: false, SubscribeRequestsAsync, OnRequestMessageAsync, logger, stopping.Token);
     }
 
-    /// <summary>Whether the client is connected to the broker now.</summary>
-    public bool IsConnected => client.IsConnected;
+    private MqttClientOptions ClientOptions(string clientId, bool persistent, int receiveMaximum)
+    {
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(options.Host, options.Port)
+            .WithClientId(clientId)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithCleanStart(!persistent)
+            .WithSessionExpiryInterval(persistent ? (uint)options.SessionExpirySeconds : 0)
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(options.KeepAliveSeconds))
+            .WithTimeout(TimeSpan.FromMilliseconds(options.OperationTimeoutMs))
+            .WithReceiveMaximum((ushort)Math.Min(receiveMaximum, ushort.MaxValue));
+        if (options.Username is not null)
+        {
+            builder = builder.WithCredentials(options.Username, options.Password);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>Whether both connections (bus messages, and requests with their answers) are up now.</summary>
+    public bool IsConnected => busConnection.IsConnected && requestConnection.IsConnected;
 
     /// <summary>Messages published since start (acknowledged by the broker).</summary>
     public long Published => Interlocked.Read(ref published);
 
     /// <summary>Connections made after the first one.</summary>
-    public long Reconnects => Interlocked.Read(ref reconnects);
+    public long Reconnects => busConnection.Reconnects + requestConnection.Reconnects;
 
-    /// <summary>This replica's MQTT client id.</summary>
+    /// <summary>This replica's MQTT client id (of its bus connection; the request connection's is this with <c>-rpc</c>).</summary>
     public string ClientId => options.ClientId;
 
     /// <summary>
@@ -115,7 +116,8 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
 
         try
         {
-            await WaitConnectedAsync(TimeSpan.FromMilliseconds(options.StartTimeoutMs), cancellationToken).ConfigureAwait(false);
+            var timeout = TimeSpan.FromMilliseconds(options.StartTimeoutMs);
+            await Task.WhenAll(busConnection.WaitConnectedAsync(timeout, cancellationToken), requestConnection.WaitConnectedAsync(timeout, cancellationToken)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -143,7 +145,7 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
             builder = builder.WithText(MqttWire.PartitionKeyProperty, patientId);
         }
 
-        var result = await SendAsync(builder.Build(), $"{type.Name} {key}", cancellationToken).ConfigureAwait(false);
+        var result = await busConnection.SendAsync(builder.Build(), $"{type.Name} {key}", cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref published);
         if (result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers && warnedNoSubscribers.TryAdd(topic, 0))
         {
@@ -181,7 +183,8 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
                 .WithCorrelationData(correlation)
                 .WithText(MqttWire.ResponseTypeProperty, typeof(TResponse).Name)
                 .Build();
-            var sent = await SendAsync(message, requestType, cancellationToken).ConfigureAwait(false);
+            EnsureStarted();
+            var sent = await requestConnection.SendAsync(message, requestType, cancellationToken).ConfigureAwait(false);
             if (sent.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers)
             {
                 throw new NoHandlerException($"No service answers {requestType}: nothing subscribes to {topic} on the broker; is the block that handles it running?");
@@ -231,176 +234,45 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
             .WithText(MqttWire.PublishedAtProperty, DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture))
             .WithText(MqttWire.SourceProperty, options.ServiceName);
 
-    /// <summary>
-    /// Publishes at QoS 1 and returns once the broker acknowledged. While the broker is away it waits for the reconnection
-    /// and sends again (so a message may arrive twice; handlers are idempotent), for at most <c>PublishTimeoutMs</c>.
-    /// </summary>
-    private async Task<MqttClientPublishResult> SendAsync(MqttApplicationMessage message, string what, CancellationToken cancellationToken)
-    {
-        EnsureStarted();
-        long deadline = Stopwatch.GetTimestamp() + (long)(options.PublishTimeoutMs / 1000.0 * Stopwatch.Frequency);
-        Exception? last = null;
-        while (true)
-        {
-            var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-            if (remaining <= TimeSpan.Zero || stopping.IsCancellationRequested)
-            {
-                throw new MessageDeliveryException(
-                    $"{what} was not published: the MQTT broker at {options.Host}:{options.Port} did not acknowledge it within {options.PublishTimeoutMs} ms" +
-                    (stopping.IsCancellationRequested ? " (the bus is stopping)" : string.Empty) + (last is null ? "." : $" (last error: {last.Message})."), last);
-            }
-
-            try
-            {
-                await WaitConnectedAsync(remaining, cancellationToken).ConfigureAwait(false);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping.Token);
-                timeout.CancelAfter(remaining);
-                var result = await client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
-                if (result.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers)
-                {
-                    return result;
-                }
-
-                throw new MessageDeliveryException($"The broker refused {what} on {message.Topic}: {result.ReasonCode} {result.ReasonString}".TrimEnd());
-            }
-            catch (TimeoutException ex)
-            {
-                last = ex;
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsTransient(ex))
-            {
-                last = ex;
-                await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private static bool IsTransient(Exception ex) =>
-        ex is MqttCommunicationException or OperationCanceledException or ObjectDisposedException or IOException
-            or System.Net.Sockets.SocketException or InvalidOperationException;
-
-    private async Task WaitConnectedAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        Task gate;
-        lock (gateLock)
-        {
-            gate = connectedGate.Task;
-        }
-
-        await gate.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-    }
-
-    private void OpenGate()
-    {
-        lock (gateLock)
-        {
-            connectedGate.TrySetResult();
-        }
-    }
-
-    private void CloseGate()
-    {
-        lock (gateLock)
-        {
-            if (connectedGate.Task.IsCompleted)
-            {
-                connectedGate = NewGate();
-            }
-        }
-    }
-
-    private static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     private void EnsureStarted()
     {
-        if (connectionLoop is not null)
-        {
-            return;
-        }
-
-        lock (startLock)
-        {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref stopped) == 1, this);
-            connectionLoop ??= Task.Run(() => MaintainConnectionAsync(stopping.Token));
-        }
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref stopped) == 1, this);
+        busConnection.EnsureStarted();
+        requestConnection.EnsureStarted();
     }
 
-    /// <summary>Connects, subscribes, waits for the connection to drop, and starts over with back-off, until the bus stops.</summary>
-    private async Task MaintainConnectionAsync(CancellationToken stop)
+    private async Task SubscribeRequestsAsync(MqttConnection connection, bool sessionPresent, CancellationToken cancellationToken)
     {
-        int delay = options.ReconnectMinDelayMs;
-        bool everConnected = false;
-        while (!stop.IsCancellationRequested)
-        {
-            var lost = NewGate();
-            Volatile.Write(ref connectionLost, lost);
-
-            // Messages handed out on the previous connection can no longer be acknowledged there: the broker sends them again.
-            Interlocked.Increment(ref generation);
-            try
-            {
-                var result = await client.ConnectAsync(clientOptions, stop).ConfigureAwait(false);
-                if (result.ResultCode != MqttClientConnectResultCode.Success)
-                {
-                    throw new MqttCommunicationException($"The broker refused the connection: {result.ResultCode} {result.ReasonString}");
-                }
-
-                await SubscribeAsync(result.IsSessionPresent, stop).ConfigureAwait(false);
-                if (everConnected)
-                {
-                    Interlocked.Increment(ref reconnects);
-                }
-
-                everConnected = true;
-                OpenGate();
-                LogConnected(options.ClientId, options.Host, options.Port, result.IsSessionPresent);
-                delay = options.ReconnectMinDelayMs;
-                while (client.IsConnected && !stop.IsCancellationRequested)
-                {
-                    // The disconnect event is the fast path; the poll covers an event that raced with the previous connection.
-                    await Task.WhenAny(lost.Task, Task.Delay(1000, stop)).ConfigureAwait(false);
-                }
-
-                CloseGate();
-                if (!stop.IsCancellationRequested)
-                {
-                    LogDisconnected(options.ClientId);
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                break;
-            }
-#pragma warning disable CA1031 // Whatever broke the connection, the answer is the same: back off and connect again.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                CloseGate();
-                LogConnectFailed(options.Host, options.Port, delay, ex);
-                if (client.IsConnected)
-                {
-                    await TryDisconnectAsync().ConfigureAwait(false);
-                }
-
-                try
-                {
-                    await Task.Delay(delay, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-
-                delay = Math.Min(delay * 2, options.ReconnectMaxDelayMs);
-            }
-        }
-    }
-
-    private async Task SubscribeAsync(bool sessionPresent, CancellationToken cancellationToken)
-    {
-        var owned = MqttTopics.OwnedPartitions(options.Partitions, options.ReplicaIndex, options.ReplicaCount).ToHashSet();
         var subscribe = new MqttClientSubscribeOptionsBuilder()
             .WithTopicFilter(responseTopic, MqttQualityOfServiceLevel.AtLeastOnce);
+        foreach (var type in registry.Requests.Keys)
+        {
+            subscribe = subscribe.WithTopicFilter(MqttTopics.SharedRequest(options.ServiceName, type), MqttQualityOfServiceLevel.AtLeastOnce);
+        }
+
+        await SubscribeAllAsync(connection, subscribe, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task SubscribeAllAsync(MqttConnection connection, MqttClientSubscribeOptionsBuilder subscribe, CancellationToken cancellationToken)
+    {
+        var result = await connection.Client.SubscribeAsync(subscribe.Build(), cancellationToken).ConfigureAwait(false);
+        var refused = result.Items.Where(i => i.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2).ToList();
+        if (refused.Count > 0)
+        {
+            throw new MqttCommunicationException(
+                $"The broker refused {refused.Count} subscription(s), e.g. {refused[0].TopicFilter.Topic}: {refused[0].ResultCode}");
+        }
+    }
+
+    private async Task SubscribeBusAsync(MqttConnection connection, bool sessionPresent, CancellationToken cancellationToken)
+    {
+        var owned = MqttTopics.OwnedPartitions(options.Partitions, options.ReplicaIndex, options.ReplicaCount).ToHashSet();
+        if (registry.Subscriptions.Count == 0)
+        {
+            return; // A service that only publishes: nothing to receive on the bus connection.
+        }
+
+        var subscribe = new MqttClientSubscribeOptionsBuilder();
         foreach (var type in registry.Subscriptions.Keys)
         {
             foreach (int p in owned)
@@ -409,18 +281,7 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
             }
         }
 
-        foreach (var type in registry.Requests.Keys)
-        {
-            subscribe = subscribe.WithTopicFilter(MqttTopics.SharedRequest(options.ServiceName, type), MqttQualityOfServiceLevel.AtLeastOnce);
-        }
-
-        var result = await client.SubscribeAsync(subscribe.Build(), cancellationToken).ConfigureAwait(false);
-        var refused = result.Items.Where(i => i.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2).ToList();
-        if (refused.Count > 0)
-        {
-            throw new MqttCommunicationException(
-                $"The broker refused {refused.Count} subscription(s), e.g. {refused[0].TopicFilter.Topic}: {refused[0].ResultCode}");
-        }
+        await SubscribeAllAsync(connection, subscribe, cancellationToken).ConfigureAwait(false);
 
         // A session kept from when the replicas were counted differently still holds partitions that are no longer ours.
         if (sessionPresent && options.ReplicaCount > 1 && registry.Subscriptions.Count > 0)
@@ -437,15 +298,14 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
                 }
             }
 
-            await client.UnsubscribeAsync(unsubscribe.Build(), cancellationToken).ConfigureAwait(false);
+            await connection.Client.UnsubscribeAsync(unsubscribe.Build(), cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs e)
+    private Task OnRequestMessageAsync(MqttConnection connection, MqttApplicationMessageReceivedEventArgs e)
     {
-        // Acknowledge only once handled: a message this process dies holding is sent again by the broker.
         e.AutoAcknowledge = false;
-        var inbound = new Inbound(e, Interlocked.Read(ref generation));
+        var inbound = new Inbound(e, connection);
         string topic = e.ApplicationMessage.Topic;
         if (string.Equals(topic, responseTopic, StringComparison.Ordinal))
         {
@@ -458,6 +318,15 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
             return Task.CompletedTask;
         }
 
+        return ParkAndAcknowledgeAsync(inbound, "(unknown topic)", topic, $"No request or answer topic: {topic}");
+    }
+
+    private Task OnBusMessageAsync(MqttConnection connection, MqttApplicationMessageReceivedEventArgs e)
+    {
+        // Acknowledge only once handled: a message this process dies holding is sent again by the broker.
+        e.AutoAcknowledge = false;
+        var inbound = new Inbound(e, connection);
+        string topic = e.ApplicationMessage.Topic;
         if (MqttTopics.TryParseBus(topic, out var messageType, out int partition))
         {
             // One ordered consumer per (type, partition): the broker keeps a topic's order, and this keeps it through handling.
@@ -500,7 +369,7 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
         }
     }
 
-    private bool IsStale(Inbound inbound) => options.PersistentSession && inbound.Generation != Interlocked.Read(ref generation);
+    private static bool IsStale(Inbound inbound) => inbound.Connection.Persistent && inbound.Generation != inbound.Connection.Generation;
 
     private async Task DeliverAsync(string topicType, Inbound inbound)
     {
@@ -637,7 +506,7 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
             .Build();
         try
         {
-            await SendAsync(message, $"dead letter of {letter.MessageType}", stopping.Token).ConfigureAwait(false);
+            await busConnection.SendAsync(message, $"dead letter of {letter.MessageType}", stopping.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is MessageDeliveryException or OperationCanceledException)
@@ -715,10 +584,9 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
                 reply = reply.WithText(MqttWire.ErrorProperty, error);
             }
 
-            await SendAsync(reply.Build(), $"answer to {requestType}", stopping.Token).ConfigureAwait(false);
-            await AcknowledgeAsync(inbound).ConfigureAwait(false);
+            await requestConnection.SendAsync(reply.Build(), $"answer to {requestType}", stopping.Token).ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // An answer that cannot be sent leaves the request unacknowledged; the broker sends it again.
+#pragma warning disable CA1031 // An answer that cannot be sent is the requester's timeout, not this service's crash.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
@@ -728,11 +596,15 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
         {
             requestSlots.Release();
         }
+
+        // Acknowledged in every case: an unacknowledged request would hold a place in the receive window until the connection
+        // drops, and by then its requester has long given up.
+        await AcknowledgeAsync(inbound).ConfigureAwait(false);
     }
 
     private async Task AcknowledgeAsync(Inbound inbound)
     {
-        if (IsStale(inbound) || !client.IsConnected)
+        if (IsStale(inbound) || !inbound.Connection.IsConnected)
         {
             return; // Acknowledging on another connection would be wrong; the broker sends it again and handlers are idempotent.
         }
@@ -741,23 +613,9 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
         {
             await inbound.Args.AcknowledgeAsync(stopping.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsTransient(ex))
+        catch (Exception ex) when (MqttConnection.IsTransient(ex))
         {
             LogAckFailed(inbound.Message.Topic, ex);
-        }
-    }
-
-    private async Task TryDisconnectAsync()
-    {
-        try
-        {
-            // A normal DISCONNECT keeps the persistent session (and its unacknowledged messages) on the broker.
-            await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(),
-                CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsTransient(ex))
-        {
-            // Already gone.
         }
     }
 
@@ -775,12 +633,9 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
             consumer.Queue.Writer.TryComplete();
         }
 
-        var loops = consumers.Values.Select(c => c.Loop).Append(connectionLoop ?? Task.CompletedTask);
+        var loops = consumers.Values.Select(c => c.Loop).Append(busConnection.Loop).Append(requestConnection.Loop);
         await Task.WhenAny(Task.WhenAll(loops), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
-        if (client.IsConnected)
-        {
-            await TryDisconnectAsync().ConfigureAwait(false);
-        }
+        await Task.WhenAll(busConnection.DisconnectAsync(), requestConnection.DisconnectAsync()).ConfigureAwait(false);
 
         foreach (var waiting in pendingRequests.Values)
         {
@@ -792,18 +647,10 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        client.Dispose();
+        busConnection.Dispose();
+        requestConnection.Dispose();
         requestSlots.Dispose();
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT bus {ClientId} connected to {Host}:{Port} (session present: {SessionPresent})")]
-    private partial void LogConnected(string clientId, string host, int port, bool sessionPresent);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT bus {ClientId} lost its connection; reconnecting")]
-    private partial void LogDisconnected(string clientId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT bus cannot connect to {Host}:{Port}; trying again in {DelayMs} ms")]
-    private partial void LogConnectFailed(string host, int port, int delayMs, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT broker {Host}:{Port} not reachable within {TimeoutMs} ms of start; the bus keeps trying and publishes wait meanwhile")]
     private partial void LogStartWithoutBroker(string host, int port, int timeoutMs);
@@ -841,14 +688,17 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
         public Task Loop { get; }
     }
 
-    /// <summary>A received message, with the connection generation it came on.</summary>
-    private sealed class Inbound(MqttApplicationMessageReceivedEventArgs args, long generation)
+    /// <summary>A received message, with the connection (and its generation) it came on.</summary>
+    private sealed class Inbound(MqttApplicationMessageReceivedEventArgs args, MqttConnection connection)
     {
         public MqttApplicationMessageReceivedEventArgs Args { get; } = args;
 
         public MqttApplicationMessage Message => Args.ApplicationMessage;
 
-        public long Generation { get; } = generation;
+        /// <summary>The connection it came on; it can be acknowledged only there.</summary>
+        public MqttConnection Connection { get; } = connection;
+
+        public long Generation { get; } = connection.Generation;
 
         /// <summary>A copy of the payload (the client may reuse its buffers once the callback returns).</summary>
         public byte[] Payload { get; } = args.ApplicationMessage.Payload.ToArray();

@@ -98,6 +98,7 @@ internal sealed class LoadRunner
         // start-up burst or lasts the whole run.
         var recent = new LatencyHistogram();
         var alerts = new LatencyHistogram();
+        var recentAlerts = new LatencyHistogram();
         using var admin = new TwinAdminClient(o.Url, o.AdminToken);
 
         // 1. Register every device (a few at a time: registration is not what is measured).
@@ -146,6 +147,7 @@ internal sealed class LoadRunner
                     {
                         Interlocked.Increment(ref alertCount);
                         alerts.Record(latency);
+                        Volatile.Read(ref recentAlerts).Record(latency);
                     }
                 }
             }
@@ -192,7 +194,9 @@ internal sealed class LoadRunner
                     {
                         lastProgress = elapsed;
                         var interval = Interlocked.Exchange(ref recent, new LatencyHistogram());
-                        _log($"  {elapsed.TotalSeconds:0} s: acked p99 {LoadReport.Ms(stored.Percentile(99))} ms (last 10 s: p99 {LoadReport.Ms(interval.Percentile(99))} ms, max {LoadReport.Ms(interval.Max)} ms), alerts {Interlocked.Read(ref alertCount)}");
+                        var intervalAlerts = Interlocked.Exchange(ref recentAlerts, new LatencyHistogram());
+                        string alertTail = intervalAlerts.Count > 0 ? $" (last 10 s: {intervalAlerts.Count}, max {LoadReport.Ms(intervalAlerts.Max)} ms)" : "";
+                        _log($"  {elapsed.TotalSeconds:0} s: acked p99 {LoadReport.Ms(stored.Percentile(99))} ms (last 10 s: p99 {LoadReport.Ms(interval.Percentile(99))} ms, max {LoadReport.Ms(interval.Max)} ms), alerts {Interlocked.Read(ref alertCount)}{alertTail}");
                     }
                 }
             }
