@@ -35,7 +35,8 @@ internal sealed class StorageHarness : IAsyncDisposable
 
     public StorageStats Stats => host.Services.GetRequiredService<StorageStats>();
 
-    public static async Task<StorageHarness> StartAsync(string? dataDirectory, TimeProvider? time = null, IDictionary<string, string?>? settings = null)
+    public static async Task<StorageHarness> StartAsync(string? dataDirectory, TimeProvider? time = null, IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configure = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         var config = new Dictionary<string, string?>
@@ -61,6 +62,7 @@ internal sealed class StorageHarness : IAsyncDisposable
         builder.Services.AddSingleton<IMessageBus>(sp => new BusView(sp.GetRequiredService<InMemoryBus>()));
         builder.Services.AddMessaging();
         builder.AddStorage();
+        configure?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync();
         return new StorageHarness(host);

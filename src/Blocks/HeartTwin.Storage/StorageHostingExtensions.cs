@@ -51,6 +51,7 @@ public static class StorageHostingExtensions
             : ActivatorUtilities.CreateInstance<SqliteStore>(sp));
         services.TryAddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
+        services.AddHostedService<StorageStatsReporter>();
 
         // Rows keyed by (device, sequence) and written "insert or ignore" mean the same whatever order they arrive in, so
         // their subscriptions are unordered: many writers at once fill one group commit, instead of each patient

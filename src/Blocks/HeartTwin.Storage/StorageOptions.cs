@@ -66,6 +66,13 @@ public sealed class StorageOptions : IValidatableObject
     [Range(16, 65_536)]
     public int CodecBlockSize { get; set; } = Compression.SampleCodec.DefaultBlockSize;
 
+    /// <summary>
+    /// Seconds between the log lines with Storage's figures (chunks, bytes per sample, arrival-to-commit p50 and p99); 0 turns
+    /// them off. A service host has no other place to show them without a metrics collector.
+    /// </summary>
+    [Range(0, 86_400)]
+    public int StatsLogSeconds { get; set; } = 60;
+
     /// <summary>The checks that depend on the provider (data annotations run first).</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
