@@ -61,6 +61,20 @@ public sealed class HoldingCollector(HeldReadings held, Sink sink, ReplicaTag re
     }
 }
 
+public sealed record OuterQuery(int X);
+public sealed record OuterAnswer(int Observations);
+
+/// <summary>Answers by asking another service first, as the Policy asks Storage where the audit trail ends.</summary>
+public sealed class RelayingAnswerer(IMessageBus bus) : IRequestHandler<OuterQuery, OuterAnswer>
+{
+    public async Task<OuterAnswer> HandleAsync(OuterQuery request, CancellationToken cancellationToken)
+    {
+        var from = DateTimeOffset.UtcNow;
+        var inner = await bus.RequestAsync<VitalsQuery, VitalsResult>(new VitalsQuery("p-1", from, from.AddHours(1)), cancellationToken);
+        return new OuterAnswer(inner.Observations.Count);
+    }
+}
+
 public sealed class RequestTests
 {
     private static void Storage(IServiceCollection s) => s
@@ -184,5 +198,21 @@ public sealed class RequestTests
 
         result.Observations.ShouldHaveSingleItem();
         held.Gate.SetResult();
+    }
+
+    [Fact]
+    [Trait("Regression", "issue 6: the Policy's first ShareRequests waited 30 s for Storage's answer queued behind them")]
+    public async Task A_service_flooded_with_requests_still_receives_the_answers_to_its_own_requests()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var storage = await TestService.StartAsync(broker, "storage", Storage);
+        // One request answered at a time, and a small window: the flood of waiting requests is far larger than the window.
+        await using var policy = await TestService.StartAsync(broker, "policy", s => s.AddRequestHandler<OuterQuery, OuterAnswer, RelayingAnswerer>(),
+            settings: new Dictionary<string, string?> { ["Messaging:Mqtt:MaxConcurrentRequests"] = "1", ["Messaging:Mqtt:RequestTimeoutMs"] = "5000" });
+        await using var sharing = await TestService.StartAsync(broker, "sharing", settings: new Dictionary<string, string?> { ["Messaging:Mqtt:RequestTimeoutMs"] = "20000" });
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => sharing.Bus.RequestAsync<OuterQuery, OuterAnswer>(new OuterQuery(i))));
+
+        answers.ShouldAllBe(a => a.Observations == 1);
     }
 }

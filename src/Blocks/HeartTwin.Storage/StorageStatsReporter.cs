@@ -20,7 +20,7 @@ internal sealed partial class StorageStatsReporter(StorageStats stats, IOptions<
             return;
         }
 
-        long lastChunks = -1;
+        long lastChunks = 0;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds), time);
         try
         {

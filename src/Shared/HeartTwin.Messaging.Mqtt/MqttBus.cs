@@ -39,7 +39,9 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
     private readonly ConcurrentDictionary<Type, object> handlers = new();
     private readonly ConcurrentDictionary<string, byte> warnedNoSubscribers = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim requestSlots;
+    private const int MaxWaitingRequests = 4096;
     private long published;
+    private int waitingRequests;
     private int stopped;
 
     /// <summary>Creates the bus; it connects on <see cref="StartAsync"/> (or on first use).</summary>
@@ -314,11 +316,42 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
 
         if (MqttTopics.TryParseRequest(topic, out var requestType))
         {
-            _ = Task.Run(() => AnswerAsync(inbound, requestType));
-            return Task.CompletedTask;
+            return AcceptRequestAsync(inbound, requestType);
         }
 
         return ParkAndAcknowledgeAsync(inbound, "(unknown topic)", topic, $"No request or answer topic: {topic}");
+    }
+
+    /// <summary>
+    /// Acknowledges a request at once and answers it in the background. A request left unacknowledged while it waits for a
+    /// free slot would hold a place in this connection's receive window; a flood of them fills the window, and the answers
+    /// to this service's own requests (which a handler may be waiting for, as the Policy waits for Storage) queue behind
+    /// them until everything times out. Nothing is lost by acknowledging early: the session is not kept, so the broker would
+    /// not send an unacknowledged request again anyway, and a request that is not answered ends in its requester's timeout.
+    /// Beyond <see cref="MaxWaitingRequests"/> waiting, a request is answered at once with an error, so the requester learns
+    /// that this service is overloaded instead of timing out.
+    /// </summary>
+    private async Task AcceptRequestAsync(Inbound inbound, string requestType)
+    {
+        await AcknowledgeAsync(inbound).ConfigureAwait(false);
+        if (Interlocked.Increment(ref waitingRequests) > MaxWaitingRequests)
+        {
+            Interlocked.Decrement(ref waitingRequests);
+            _ = Task.Run(() => RefuseAsync(inbound, requestType, $"{options.ServiceName} is overloaded: more than {MaxWaitingRequests} requests are waiting; try again later."));
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await AnswerAsync(inbound, requestType).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref waitingRequests);
+            }
+        });
     }
 
     private Task OnBusMessageAsync(MqttConnection connection, MqttApplicationMessageReceivedEventArgs e)
@@ -535,7 +568,9 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
             // The answer goes only to a response topic: a request must not make this service publish on the bus.
             if (replyTo is null || !replyTo.StartsWith(MqttTopics.Response(string.Empty), StringComparison.Ordinal) || request.CorrelationData is null)
             {
-                await ParkAndAcknowledgeAsync(inbound, "(request)", requestType, $"Rejected {requestType}: no response topic under {MqttTopics.Response("…")} or no correlation data.").ConfigureAwait(false);
+                var letter = new DeadLetter("(request)", requestType, inbound.Property(MqttWire.KeyProperty), inbound.Property(MqttWire.PartitionKeyProperty),
+                    $"Rejected {requestType}: no response topic under {MqttTopics.Response("…")} or no correlation data.", 1, DateTimeOffset.UtcNow, inbound.PayloadText);
+                await ParkAsync(letter, inbound).ConfigureAwait(false);
                 return;
             }
 
@@ -562,7 +597,7 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
                 }
                 catch (OperationCanceledException) when (stopping.IsCancellationRequested)
                 {
-                    return; // Not acknowledged: the broker hands the request to a replica that is still running.
+                    return; // Stopping: the requester times out (or asks again and another replica answers).
                 }
                 catch (JsonException ex)
                 {
@@ -596,10 +631,25 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
         {
             requestSlots.Release();
         }
+    }
 
-        // Acknowledged in every case: an unacknowledged request would hold a place in the receive window until the connection
-        // drops, and by then its requester has long given up.
-        await AcknowledgeAsync(inbound).ConfigureAwait(false);
+    private async Task RefuseAsync(Inbound inbound, string requestType, string error)
+    {
+        var request = inbound.Message;
+        if (request.ResponseTopic is not { } replyTo || !replyTo.StartsWith(MqttTopics.Response(string.Empty), StringComparison.Ordinal) || request.CorrelationData is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var reply = NewMessage(replyTo, "(error)", []).WithCorrelationData(request.CorrelationData).WithText(MqttWire.ErrorProperty, error);
+            await requestConnection.SendAsync(reply.Build(), $"refusal of {requestType}", stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MessageDeliveryException or OperationCanceledException)
+        {
+            LogRequestFailed(requestType, ex);
+        }
     }
 
     private async Task AcknowledgeAsync(Inbound inbound)
