@@ -85,8 +85,9 @@ public sealed class QrsDetector
     private readonly double[] _hfState; // 2 per lead
     private readonly float[] _hfRing; // _leads * _window, |high-passed| for the moving window
     private readonly double[] _hfSum;
-    private readonly float[][] _leadHfRing; // per-lead integrated out-of-band activity, ring
-    private readonly double[][] _leadBeatHfRatio; // out-of-band per unit of QRS-band slope, at recent beats
+    private readonly float[][] _leadHfRing; // per-lead out-of-band activity summed over the window, ring
+    private readonly double[][] _leadBeatHfRatio;
+    private readonly bool _burstTest; // it compares leads: a single lead skips it and its cost // out-of-band per unit of QRS-band slope, at recent beats
 
     // Combined-level state.
     private readonly double[] _signalPeaks = new double[History];
@@ -148,6 +149,7 @@ public sealed class QrsDetector
         var hf = FilterDesign.ButterworthHighPass(2, Math.Min(OutOfBandHz, 0.4 * _fs), _fs).Sections[0];
         _hf = [hf.B0, hf.B1, hf.B2, hf.A1, hf.A2];
         _hfState = new double[2 * _leads];
+        _burstTest = _leads >= 2;
         _hfSum = new double[_leads];
         _leadHfRing = new float[_leads][];
         _leadBeatHfRatio = new double[_leads][];
@@ -334,16 +336,19 @@ public sealed class QrsDetector
             p[0] = (_lp[1] * y) - (_lp[3] * z) + p[1];
             p[1] = (_lp[2] * y) - (_lp[4] * z);
 
-            // Out-of-band activity, integrated over the same window as the QRS feature.
-            var g = _hfState.AsSpan(2 * l, 2);
-            var u = (_hf[0] * v) + g[0];
-            g[0] = (_hf[1] * v) - (_hf[3] * u) + g[1];
-            g[1] = (_hf[2] * v) - (_hf[4] * u);
-            var hfRing = _hfRing.AsSpan(l * _window, _window);
-            var hfAbs = (float)Math.Abs(u);
-            _hfSum[l] += hfAbs - hfRing[energyPos];
-            hfRing[energyPos] = hfAbs;
-            _leadHfRing[l][slot] = (float)(Math.Max(0, _hfSum[l]) / _window);
+            if (_burstTest)
+            {
+                // Out-of-band activity, integrated over the same window as the QRS feature.
+                var g = _hfState.AsSpan(2 * l, 2);
+                var u = (_hf[0] * v) + g[0];
+                g[0] = (_hf[1] * v) - (_hf[3] * u) + g[1];
+                g[1] = (_hf[2] * v) - (_hf[4] * u);
+                var hfRing = _hfRing.AsSpan(l * _window, _window);
+                var hfAbs = (float)Math.Abs(u);
+                _hfSum[l] += hfAbs - hfRing[energyPos];
+                hfRing[energyPos] = hfAbs;
+                _leadHfRing[l][slot] = (float)_hfSum[l]; // a sum, not a mean: only its ratios are used
+            }
 
             var ring = _bandRing.AsSpan(l * _bandRingLength, _bandRingLength);
             ring[ringPos] = (float)z;
@@ -593,7 +598,7 @@ public sealed class QrsDetector
     /// </remarks>
     private bool IsOneLeadBurst(int slot)
     {
-        if (_signalCount < 2 || _leads < 2)
+        if (_signalCount < 2 || !_burstTest)
         {
             return false;
         }
