@@ -566,7 +566,7 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
             string? replyTo = request.ResponseTopic;
 
             // The answer goes only to a response topic: a request must not make this service publish on the bus.
-            if (replyTo is null || !replyTo.StartsWith(MqttTopics.Response(string.Empty), StringComparison.Ordinal) || request.CorrelationData is null)
+            if (!CanBeAnswered(request))
             {
                 var letter = new DeadLetter("(request)", requestType, inbound.Property(MqttWire.KeyProperty), inbound.Property(MqttWire.PartitionKeyProperty),
                     $"Rejected {requestType}: no response topic under {MqttTopics.Response("…")} or no correlation data.", 1, DateTimeOffset.UtcNow, inbound.PayloadText);
@@ -633,13 +633,19 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
         }
     }
 
+    /// <summary>A request with correlation data and a response topic under <c>hearttwin/resp/</c>: an answer must not land on the bus.</summary>
+    private static bool CanBeAnswered(MqttApplicationMessage request) =>
+        request.ResponseTopic is { } replyTo && replyTo.StartsWith(MqttTopics.Response(string.Empty), StringComparison.Ordinal) && request.CorrelationData is not null;
+
     private async Task RefuseAsync(Inbound inbound, string requestType, string error)
     {
         var request = inbound.Message;
-        if (request.ResponseTopic is not { } replyTo || !replyTo.StartsWith(MqttTopics.Response(string.Empty), StringComparison.Ordinal) || request.CorrelationData is null)
+        if (!CanBeAnswered(request))
         {
             return;
         }
+
+        string replyTo = request.ResponseTopic;
 
         try
         {
