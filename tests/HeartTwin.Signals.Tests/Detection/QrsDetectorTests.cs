@@ -33,7 +33,7 @@ public class QrsDetectorTests
         });
 
         gross.SensitivityPercent.ShouldBeGreaterThanOrEqualTo(99.8);
-        gross.PositivePredictivityPercent.ShouldBeGreaterThanOrEqualTo(99.66);
+        gross.PositivePredictivityPercent.ShouldBeGreaterThanOrEqualTo(99.75);
     }
 
     [Fact]
