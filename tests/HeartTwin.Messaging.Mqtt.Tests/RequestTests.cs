@@ -132,6 +132,31 @@ public sealed class RequestTests
     }
 
     [Fact]
+    public async Task A_request_beyond_the_waiting_limit_is_refused_at_once_as_overloaded()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var storage = await TestService.StartAsync(broker, "storage", Storage, settings: new Dictionary<string, string?>
+        {
+            ["Messaging:Mqtt:MaxConcurrentRequests"] = "1",
+            ["Messaging:Mqtt:MaxWaitingRequests"] = "2",
+        });
+        await using var sharing = await TestService.StartAsync(broker, "sharing");
+
+        // Two requests that are never answered fill the waiting places (one is being answered, one waits for the slot).
+        var first = sharing.Bus.RequestAsync<SlowQuery, SlowAnswer>(new SlowQuery(1));
+        var second = sharing.Bus.RequestAsync<SlowQuery, SlowAnswer>(new SlowQuery(2));
+        await Task.Delay(500);
+
+        var started = DateTime.UtcNow;
+        var error = await Should.ThrowAsync<MessageDeliveryException>(() => sharing.Bus.RequestAsync<VitalsQuery, VitalsResult>(
+            new VitalsQuery("p-1", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddHours(1))));
+        error.Message.ShouldContain("storage is overloaded: more than 2 requests are waiting");
+        (DateTime.UtcNow - started).ShouldBeLessThan(TimeSpan.FromSeconds(10)); // refused, not timed out (30 s)
+        first.IsCompleted.ShouldBeFalse();
+        second.IsCompleted.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task Requests_are_spread_across_the_replicas_of_the_answering_service()
     {
         await using var broker = await MosquittoBroker.StartAsync();

@@ -39,7 +39,6 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
     private readonly ConcurrentDictionary<Type, object> handlers = new();
     private readonly ConcurrentDictionary<string, byte> warnedNoSubscribers = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim requestSlots;
-    private const int MaxWaitingRequests = 4096;
     private long published;
     private int waitingRequests;
     private int stopped;
@@ -328,16 +327,16 @@ public sealed partial class MqttBus : IMessageBus, IAsyncDisposable
     /// to this service's own requests (which a handler may be waiting for, as the Policy waits for Storage) queue behind
     /// them until everything times out. Nothing is lost by acknowledging early: the session is not kept, so the broker would
     /// not send an unacknowledged request again anyway, and a request that is not answered ends in its requester's timeout.
-    /// Beyond <see cref="MaxWaitingRequests"/> waiting, a request is answered at once with an error, so the requester learns
+    /// Beyond <see cref="MqttMessagingOptions.MaxWaitingRequests"/> waiting, a request is answered at once with an error, so the requester learns
     /// that this service is overloaded instead of timing out.
     /// </summary>
     private async Task AcceptRequestAsync(Inbound inbound, string requestType)
     {
         await AcknowledgeAsync(inbound).ConfigureAwait(false);
-        if (Interlocked.Increment(ref waitingRequests) > MaxWaitingRequests)
+        if (Interlocked.Increment(ref waitingRequests) > options.MaxWaitingRequests)
         {
             Interlocked.Decrement(ref waitingRequests);
-            _ = Task.Run(() => RefuseAsync(inbound, requestType, $"{options.ServiceName} is overloaded: more than {MaxWaitingRequests} requests are waiting; try again later."));
+            _ = Task.Run(() => RefuseAsync(inbound, requestType, $"{options.ServiceName} is overloaded: more than {options.MaxWaitingRequests} requests are waiting; try again later."));
             return;
         }
 

@@ -94,6 +94,13 @@ public sealed class MqttMessagingOptions : IValidatableObject
     [Range(1, 1024)]
     public int MaxConcurrentRequests { get; set; } = 16;
 
+    /// <summary>
+    /// Requests that may wait for a free answering slot; beyond them a request is refused at once with an "overloaded"
+    /// error, so its requester learns it instead of timing out.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxWaitingRequests { get; set; } = 4096;
+
     /// <summary>The MQTT client id of this replica.</summary>
     public string ClientId => $"{ClientIdPrefix}{ServiceName}-{ReplicaIndex}";
 
