@@ -82,11 +82,11 @@ internal sealed class StreamState(string deviceId)
             var n = _output.Features.Count;
             var length = BeatWindowSpec.Version1.FeatureLength;
             var windows = new float[n * length];
-            var rr = new float[n * BeatWindowSpec.RrFeatureCount];
+            var rr = new float[n * BeatWindowSpec.Version1.RrFeatureCount];
             for (var i = 0; i < n; i++)
             {
                 _output.Features[i].Window.CopyTo(windows, i * length);
-                _output.Features[i].Rr.CopyTo(rr, i * BeatWindowSpec.RrFeatureCount);
+                _output.Features[i].Rr.CopyTo(rr, i * BeatWindowSpec.Version1.RrFeatureCount);
             }
 
             Outbox.Enqueue(new BeatsAcquired(batch.PatientId, batch.DeviceId, batch.Sequence, batch.ReceivedAt,

@@ -20,9 +20,9 @@ public sealed record BeatInputSpec(int SpecVersion, double SampleRateHz, int Win
     public static BeatInputSpec From(BeatWindowSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return new(spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, BeatWindowSpec.Channels)
+        return new(spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, spec.Channels)
         {
-            RrFeatures = BeatWindowSpec.RrFeatureNames,
+            RrFeatures = spec.RrFeatureNames,
         };
     }
 
