@@ -92,7 +92,7 @@ public sealed class DetectionTests(ITestOutputHelper output)
         var rr = messages.SelectMany(m => m.RrFeatures).ToArray();
         var length = BeatWindowSpec.Version1.FeatureLength;
         windows.Length.ShouldBe(beats.Length * length);
-        rr.Length.ShouldBe(beats.Length * BeatWindowSpec.RrFeatureCount);
+        rr.Length.ShouldBe(beats.Length * BeatWindowSpec.Version1.RrFeatureCount);
 
         double worst = 0;
         for (var i = 0; i < beats.Length; i++)
@@ -103,9 +103,9 @@ public sealed class DetectionTests(ITestOutputHelper output)
             }
 
             // The last streamed beat may have completed before offline's end-of-record flush changed nothing but post_rr; all but it must match exactly.
-            for (var k = 0; k < BeatWindowSpec.RrFeatureCount; k++)
+            for (var k = 0; k < BeatWindowSpec.Version1.RrFeatureCount; k++)
             {
-                worst = Math.Max(worst, Math.Abs(rr[(i * BeatWindowSpec.RrFeatureCount) + k] - offline[i].Rr[k]));
+                worst = Math.Max(worst, Math.Abs(rr[(i * BeatWindowSpec.Version1.RrFeatureCount) + k] - offline[i].Rr[k]));
             }
         }
 

@@ -380,7 +380,8 @@ def architecture(cfg, channels, n_rr):
 
 
 def recipe_command(args):
-    parts = ["/usr/bin/python3", "training/beats/recipe.py", "--data", args.data, "--out", args.out, "--seed", str(args.seed)]
+    parts = ["/usr/bin/python3", "training/beats/recipe.py", "--data", args.data, "--out", args.out, "--seed", str(args.seed),
+             "--threads", str(args.threads)]
     if args.quick:
         parts.append("--quick")
     for k, v in args.set or []:
@@ -421,7 +422,7 @@ def setup_determinism(seed, threads=2):
 
 
 def run(args, log=print):
-    setup_determinism(args.seed)
+    setup_determinism(args.seed, args.threads)
     cfg = Config(args.quick, **dict(kv for kv in (args.set or [])))
     t_start = time.time()
     data_all, sidecar = load_dataset(args.data)
@@ -488,6 +489,8 @@ def main_args(argv=None):
     ap.add_argument("--data", required=True, help="beat dataset .npz from `hearttwin dataset beats` (sidecar .json beside it)")
     ap.add_argument("--out", default="models", help="folder for beat-cnn.onnx and beat-cnn.json")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads; 1 on a machine whose other core is busy (two threads then wait on each other)")
     ap.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
     ap.add_argument("--tolerance", type=float, default=0.0,
                     help="reproducibility tolerance (percentage points) observed between re-runs, recorded in the card")
