@@ -60,16 +60,32 @@ public sealed class ClassifyBeatsHandlerTests
     }
 
     [Fact]
-    public async Task An_unknown_feature_spec_is_refused_with_the_known_one_named()
+    public async Task An_unknown_feature_spec_is_refused_with_the_known_ones_named()
     {
         using var host = await StartAsync([]);
         var bus = host.Services.GetRequiredService<IMessageBus>();
 
         var e = await Should.ThrowAsync<ArgumentException>(() =>
-            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 1, new float[256], new float[6])));
+            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v9", 1, new float[256], new float[6])));
 
-        e.Message.ShouldContain("beat-window-v2");
+        e.Message.ShouldContain("beat-window-v9");
         e.Message.ShouldContain("beat-window-v1");
+        e.Message.ShouldContain("beat-window-v2");
+    }
+
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public async Task Version_2_windows_sent_to_a_version_1_model_are_refused_by_the_spec_check()
+    {
+        using var dir = TestFiles.NewTempDir();
+        dir.WriteCard(TestFiles.TinyCardJson());
+        using var host = await StartAsync(new() { ["Inference:ModelsDirectory"] = dir.Path });
+        var bus = host.Services.GetRequiredService<IMessageBus>();
+
+        var e = await Should.ThrowAsync<ModelSpecMismatchException>(() =>
+            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 1, new float[512], new float[9])));
+
+        e.Message.ShouldContain("spec version 2 differs from the model's 1");
     }
 
     [Fact]

@@ -55,6 +55,27 @@ public sealed record BeatWindowSpec
     };
 
     /// <summary>
+    /// The spec's name on the bus (<c>BeatsAcquired.FeatureSpec</c>, <c>ClassifyBeatsRequest.FeatureSpec</c>):
+    /// <c>beat-window-v1</c>, <c>beat-window-v2</c>.
+    /// </summary>
+    public string FeatureSpecName => $"beat-window-v{Version.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>The spec that a bus name (<see cref="FeatureSpecName"/>) stands for.</summary>
+    /// <param name="name">A name such as <c>beat-window-v2</c>.</param>
+    /// <param name="spec">The spec, when the name is known.</param>
+    /// <returns>Whether the name is known.</returns>
+    public static bool TryFromFeatureSpecName(string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BeatWindowSpec? spec)
+    {
+        spec = name switch
+        {
+            "beat-window-v1" => Version1,
+            "beat-window-v2" => Version2,
+            _ => null,
+        };
+        return spec is not null;
+    }
+
+    /// <summary>
     /// Number of channels of a beat window: the normalised beat and its difference from the stream's template, then the
     /// difference from the previous beat and from the long template where the spec has them.
     /// </summary>
