@@ -52,8 +52,8 @@ public sealed class BeatFeatureExtractor
     private readonly List<PendingBeat> _pending = [];
     private readonly double[] _intervals;
     private readonly float[] _peakToPeak;
-    private readonly float[] _templates;
-    private readonly float[] _longTemplates;
+    private readonly SlidingColumnMedians _templates;
+    private readonly SlidingColumnMedians? _longTemplates;
     private readonly float[] _previous;
     private readonly double[] _longIntervals;
     private readonly double[] _rrScratch;
@@ -71,10 +71,6 @@ public sealed class BeatFeatureExtractor
     private int _intervalPos;
     private int _peakCount;
     private int _peakPos;
-    private int _templateCount;
-    private int _templatePos;
-    private int _longTemplateCount;
-    private int _longTemplatePos;
     private bool _hasPrevious;
     private int _longIntervalCount;
     private int _longIntervalPos;
@@ -107,12 +103,12 @@ public sealed class BeatFeatureExtractor
 
         _intervals = new double[spec.LocalRrIntervals];
         _peakToPeak = new float[spec.AmplitudeBeats];
-        _templates = new float[spec.TemplateBeats * spec.WindowSamples];
-        _longTemplates = new float[spec.LongTemplateBeats * spec.WindowSamples];
+        _templates = new SlidingColumnMedians(spec.WindowSamples, spec.TemplateBeats);
+        _longTemplates = spec.LongTemplateBeats > 0 ? new SlidingColumnMedians(spec.WindowSamples, spec.LongTemplateBeats) : null;
         _previous = new float[spec.PreviousBeatChannel ? spec.WindowSamples : 0];
         _longIntervals = new double[spec.LongRrIntervals];
         _rrScratch = new double[spec.LongRrIntervals];
-        _scratch = new float[Math.Max(Math.Max(spec.WindowSamples, spec.LongTemplateBeats), Math.Max(spec.TemplateBeats, spec.AmplitudeBeats))];
+        _scratch = new float[Math.Max(spec.WindowSamples, spec.AmplitudeBeats)];
         Reset();
     }
 
@@ -160,8 +156,8 @@ public sealed class BeatFeatureExtractor
         _previousEmitted = -1;
         _intervalCount = _intervalPos = 0;
         _peakCount = _peakPos = 0;
-        _templateCount = _templatePos = 0;
-        _longTemplateCount = _longTemplatePos = 0;
+        _templates.Clear();
+        _longTemplates?.Clear();
         _hasPrevious = false;
         _longIntervalCount = _longIntervalPos = 0;
         _finished = false;
@@ -443,7 +439,7 @@ public sealed class BeatFeatureExtractor
         }
 
         // Channel 1: this beat minus the element-wise median of the previous normalised windows (zeros for the first).
-        SubtractTemplate(channel0, channel1, _templates, _spec.TemplateBeats, ref _templateCount, ref _templatePos);
+        SubtractTemplate(channel0, channel1, _templates);
 
         // Spec v2: this beat minus the previous beat (zeros for the first), which shows a P wave or QRS that moved or changed
         // against the neighbour; and this beat minus the long template, the patient's dominant morphology, which a run of
@@ -463,10 +459,9 @@ public sealed class BeatFeatureExtractor
             _hasPrevious = true;
         }
 
-        if (_spec.LongTemplateBeats > 0)
+        if (_longTemplates is not null)
         {
-            var channel = window.AsSpan(_spec.LongTemplateChannelIndex * length, length);
-            SubtractTemplate(channel0, channel, _longTemplates, _spec.LongTemplateBeats, ref _longTemplateCount, ref _longTemplatePos);
+            SubtractTemplate(channel0, window.AsSpan(_spec.LongTemplateChannelIndex * length, length), _longTemplates);
         }
 
         return new BeatFeatures(beat.Sample, window, rr);
@@ -474,29 +469,19 @@ public sealed class BeatFeatureExtractor
 
     /// <summary>
     /// Writes <paramref name="beat"/> minus the element-wise median of the stored windows into <paramref name="difference"/>
-    /// (left at zero while none is stored), then stores the beat, replacing the oldest once <paramref name="depth"/> are stored.
-    /// The windows are stored sample-major (<paramref name="depth"/> values per window sample) so that a column is contiguous.
+    /// (left at zero while none is stored), then stores the beat.
     /// </summary>
-    private void SubtractTemplate(ReadOnlySpan<float> beat, Span<float> difference, float[] store, int depth, ref int count, ref int position)
+    private static void SubtractTemplate(ReadOnlySpan<float> beat, Span<float> difference, SlidingColumnMedians store)
     {
-        int length = beat.Length;
-        if (count > 0)
+        if (store.Count > 0)
         {
-            var column = _scratch.AsSpan(0, count);
-            for (int k = 0; k < length; k++)
+            for (int k = 0; k < beat.Length; k++)
             {
-                store.AsSpan(k * depth, count).CopyTo(column);
-                difference[k] = beat[k] - Medians.Median(column);
+                difference[k] = beat[k] - store.Median(k);
             }
         }
 
-        for (int k = 0; k < length; k++)
-        {
-            store[(k * depth) + position] = beat[k];
-        }
-
-        position = (position + 1) % depth;
-        count = Math.Min(count + 1, depth);
+        store.Add(beat);
     }
 
     private float[] RrFeatures(long sample, long? next)
