@@ -13,9 +13,9 @@ public sealed class DetectionTests(ITestOutputHelper output)
     public static long SampleOf(DateTimeOffset time, DateTimeOffset start, double rate) =>
         (long)Math.Round((time - start).Ticks * rate / TimeSpan.TicksPerSecond);
 
-    private static async Task<(Recorder Recorder, long[] Beats)> StreamAsync(DeviceRecord record)
+    private static async Task<(Recorder Recorder, long[] Beats)> StreamAsync(DeviceRecord record, Dictionary<string, string?>? settings = null)
     {
-        await using var harness = new Harness();
+        await using var harness = new Harness(settings);
         await harness.StreamAsync(record.Batches("dev", Harness.Epoch));
         var beats = harness.Recorder.BeatsOf("dev").Select(b => SampleOf(b.Time, Harness.Epoch, record.SampleRateHz)).ToArray();
         harness.DeadLetters.ShouldBe(0);
@@ -74,9 +74,28 @@ public sealed class DetectionTests(ITestOutputHelper output)
         AssertTrainingParity(record, recorder, beats);
     }
 
-    /// <summary>The offline path that made the training set (BeatPipeline.Extract): detect on every ECG lead, cut from MLII.</summary>
-    private void AssertTrainingParity(DeviceRecord record, Recorder recorder, long[] beats)
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public async Task Configured_for_spec_version_2_the_stream_cuts_the_v2_features_of_the_offline_pipeline()
     {
+        var record = DeviceRecord.Read("208", seconds: 300);
+        var (recorder, beats) = await StreamAsync(record, new() { ["Acquisition:BeatSpecVersion"] = "2" });
+        AssertTrainingParity(record, recorder, beats, BeatWindowSpec.Version2);
+    }
+
+    [Fact]
+    public async Task A_beat_spec_version_the_block_does_not_know_fails_at_start()
+    {
+        await using var harness = new Harness(new() { ["Acquisition:BeatSpecVersion"] = "3" });
+
+        var e = Should.Throw<Microsoft.Extensions.Options.OptionsValidationException>(() => harness.Options);
+        e.Message.ShouldContain("BeatSpecVersion");
+    }
+
+    /// <summary>The offline path that made the training set (BeatPipeline.Extract): detect on every ECG lead, cut from MLII.</summary>
+    private void AssertTrainingParity(DeviceRecord record, Recorder recorder, long[] beats, BeatWindowSpec? spec = null)
+    {
+        spec ??= BeatWindowSpec.Version1;
         var leads = Enumerable.Range(0, record.Leads.Length).Select(record.Millivolts).ToList();
         var offlineBeats = QrsDetector.Detect(leads, record.SampleRateHz);
         var rhythm = Array.FindIndex(record.Leads, l => l.Name == "MLII");
@@ -85,14 +104,15 @@ public sealed class DetectionTests(ITestOutputHelper output)
         beats.Length.ShouldBeGreaterThan(offlineBeats.Length - 3);
         beats.ShouldBe(offlineBeats.Take(beats.Length));
 
-        var offline = BeatFeatureExtractor.ExtractAll(leads[rhythm], record.SampleRateHz, offlineBeats, BeatWindowSpec.Version1);
+        var offline = BeatFeatureExtractor.ExtractAll(leads[rhythm], record.SampleRateHz, offlineBeats, spec);
         var messages = recorder.Beats.OrderBy(b => b.Sequence).ToList();
-        messages.ShouldAllBe(m => m.FeatureSpec == "beat-window-v1");
+        messages.ShouldAllBe(m => m.FeatureSpec == spec.FeatureSpecName);
         var windows = messages.SelectMany(m => m.Windows).ToArray();
         var rr = messages.SelectMany(m => m.RrFeatures).ToArray();
-        var length = BeatWindowSpec.Version1.FeatureLength;
+        var length = spec.FeatureLength;
+        var rrLength = spec.RrFeatureCount;
         windows.Length.ShouldBe(beats.Length * length);
-        rr.Length.ShouldBe(beats.Length * BeatWindowSpec.RrFeatureCount);
+        rr.Length.ShouldBe(beats.Length * rrLength);
 
         double worst = 0;
         for (var i = 0; i < beats.Length; i++)
@@ -103,9 +123,9 @@ public sealed class DetectionTests(ITestOutputHelper output)
             }
 
             // The last streamed beat may have completed before offline's end-of-record flush changed nothing but post_rr; all but it must match exactly.
-            for (var k = 0; k < BeatWindowSpec.RrFeatureCount; k++)
+            for (var k = 0; k < rrLength; k++)
             {
-                worst = Math.Max(worst, Math.Abs(rr[(i * BeatWindowSpec.RrFeatureCount) + k] - offline[i].Rr[k]));
+                worst = Math.Max(worst, Math.Abs(rr[(i * rrLength) + k] - offline[i].Rr[k]));
             }
         }
 

@@ -75,13 +75,13 @@ internal sealed class RecordBeats
 
             var beats = new List<AcquiredBeat>();
             var windows = new float[(i - first) * BeatWindowSpec.Version1.FeatureLength];
-            var rr = new float[(i - first) * BeatWindowSpec.RrFeatureCount];
+            var rr = new float[(i - first) * BeatWindowSpec.Version1.RrFeatureCount];
             for (int k = first; k < i; k++)
             {
                 double rrMs = k == 0 ? 0 : (Samples[k] - Samples[k - 1]) * 1000.0 / SampleRateHz;
                 beats.Add(new AcquiredBeat(TimeOf(start, Samples[k]), rrMs, Lead));
                 Features[k].Window.CopyTo(windows, (k - first) * BeatWindowSpec.Version1.FeatureLength);
-                Features[k].Rr.CopyTo(rr, (k - first) * BeatWindowSpec.RrFeatureCount);
+                Features[k].Rr.CopyTo(rr, (k - first) * BeatWindowSpec.Version1.RrFeatureCount);
             }
 
             var received = receivedAt?.Invoke(sequence) ?? TimeOf(start, batchEnd);

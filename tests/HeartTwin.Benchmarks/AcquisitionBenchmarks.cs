@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using HeartTwin.Acquisition;
 using HeartTwin.Contracts;
+using HeartTwin.Signals.Beats;
 using HeartTwin.Signals.Wfdb;
 
 namespace HeartTwin.Benchmarks;
@@ -39,7 +40,7 @@ public class AcquisitionBenchmarks
     [Benchmark(OperationsPerInvoke = Seconds * Rate, Description = "Acquisition stream, 2 leads @ 360 Hz, 1-s batches, per frame")]
     public int Stream()
     {
-        var state = new StreamState("dev");
+        var state = new StreamState("dev", BeatWindowSpec.FromVersion(new AcquisitionOptions().BeatSpecVersion)); // the spec the block cuts by default
         var window = TimeSpan.FromSeconds(10);
         var messages = 0;
         foreach (var batch in _batches)

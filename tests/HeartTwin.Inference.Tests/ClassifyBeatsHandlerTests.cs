@@ -60,16 +60,63 @@ public sealed class ClassifyBeatsHandlerTests
     }
 
     [Fact]
-    public async Task An_unknown_feature_spec_is_refused_with_the_known_one_named()
+    public async Task An_unknown_feature_spec_is_refused_with_the_known_ones_named()
     {
         using var host = await StartAsync([]);
         var bus = host.Services.GetRequiredService<IMessageBus>();
 
         var e = await Should.ThrowAsync<ArgumentException>(() =>
-            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 1, new float[256], new float[6])));
+            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v9", 1, new float[256], new float[6])));
 
-        e.Message.ShouldContain("beat-window-v2");
+        e.Message.ShouldContain("beat-window-v9");
         e.Message.ShouldContain("beat-window-v1");
+        e.Message.ShouldContain("beat-window-v2");
+    }
+
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public async Task A_spec_version_2_model_classifies_beat_window_v2_and_refuses_v1()
+    {
+        using var dir = TestFiles.NewTempDir();
+        dir.CopyTinyV2();
+        using var host = await StartAsync(new() { ["Inference:ModelsDirectory"] = dir.Path });
+        var bus = host.Services.GetRequiredService<IMessageBus>();
+        using var model = BeatClassifier.Load(TestFiles.TinyV2Card);
+        var vectors = model.Card.TestVectors;
+        var windows = vectors.SelectMany(v => v.Beat.SelectMany(channel => channel)).ToArray();
+        var rr = vectors.SelectMany(v => v.Rr).ToArray();
+
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
+            new ClassifyBeatsRequest("beat-window-v2", vectors.Count, windows, rr));
+
+        result.ModelId.ShouldBe("tiny-beat-v2@0.2.0");
+        for (var i = 0; i < vectors.Count; i++)
+        {
+            for (var k = 0; k < 5; k++)
+            {
+                result.Probabilities[(i * 5) + k].ShouldBe(vectors[i].Probabilities[k], 1e-4);
+            }
+        }
+
+        var e = await Should.ThrowAsync<ModelSpecMismatchException>(() =>
+            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v1", 1, new float[256], new float[6])));
+        e.Message.ShouldContain("spec version 1 differs from the model's 2");
+        e.Message.ShouldContain("2 channels differ from the model's 4");
+    }
+
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public async Task Version_2_windows_sent_to_a_version_1_model_are_refused_by_the_spec_check()
+    {
+        using var dir = TestFiles.NewTempDir();
+        dir.WriteCard(TestFiles.TinyCardJson());
+        using var host = await StartAsync(new() { ["Inference:ModelsDirectory"] = dir.Path });
+        var bus = host.Services.GetRequiredService<IMessageBus>();
+
+        var e = await Should.ThrowAsync<ModelSpecMismatchException>(() =>
+            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 1, new float[512], new float[9])));
+
+        e.Message.ShouldContain("spec version 2 differs from the model's 1");
     }
 
     [Fact]

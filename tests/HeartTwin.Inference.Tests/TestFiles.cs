@@ -13,6 +13,9 @@ internal static class TestFiles
     /// <summary>The tiny model with the contract's tensors (make_fixture.py).</summary>
     public static string TinyCard => Path.Combine(FixturesDirectory, "tiny-beat.json");
 
+    /// <summary>The tiny model for spec version 2: 4 channels, 9 RR features (make_fixture.py).</summary>
+    public static string TinyV2Card => Path.Combine(FixturesDirectory, "tiny-beat-v2.json");
+
     /// <summary>A model built for a 96-sample window and 4 RR features whose card declares 128 and 6.</summary>
     public static string WrongDimsCard => Path.Combine(FixturesDirectory, "wrong-dims.json");
 
@@ -61,6 +64,15 @@ internal sealed class TempDir : IDisposable
         System.IO.File.Copy(System.IO.Path.Combine(TestFiles.FixturesDirectory, "tiny-beat.onnx"), File("tiny-beat.onnx"), overwrite: true);
         var card = File(cardName);
         System.IO.File.Copy(TestFiles.TinyCard, card, overwrite: true);
+        return card;
+    }
+
+    /// <summary>Copies the tiny spec v2 fixture's card and ONNX file here; returns the card's path.</summary>
+    public string CopyTinyV2()
+    {
+        System.IO.File.Copy(System.IO.Path.Combine(TestFiles.FixturesDirectory, "tiny-beat-v2.onnx"), File("tiny-beat-v2.onnx"), overwrite: true);
+        var card = File("tiny-beat-v2.json");
+        System.IO.File.Copy(TestFiles.TinyV2Card, card, overwrite: true);
         return card;
     }
 

@@ -76,6 +76,8 @@ def run_onnx(path, beat, rr):
             assert a.get("transA", 0) == 0 and a.get("alpha", 1.0) == 1.0 and a.get("beta", 1.0) == 1.0
             w = i[1].T if a.get("transB", 0) else i[1]
             out = i[0] @ w + (i[2] if len(i) > 2 and i[2] is not None else 0)
+        elif op == "Gather":  # an experiment's choice of channels or RR features (integer indices, kept as floats here)
+            out = np.take(i[0], i[1].astype(np.int64), axis=a.get("axis", 0))
         elif op == "Concat":
             out = np.concatenate(i, axis=a["axis"])
         elif op == "Softmax":

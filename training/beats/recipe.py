@@ -34,20 +34,29 @@ FOLDS = [
 ]
 SEED = 20261123
 RR_FLOOR_S = 0.05  # the log of the RR features is taken after flooring them here
+# Positions of the RR features in seconds (the rest are ratios): pre, post, local, and spec v2's long_rr_s.
+RR_SECONDS = [0, 1, 2, 6]
 
 
 # ----------------------------------------------------------------------------------------------- data
 def load_dataset(path):
+    """The exporter's arrays and sidecar. The channel and RR-feature counts come from the arrays (spec v1: 2 and 6,
+    spec v2: 4 and 9), checked against the sidecar's spec where there is one."""
     d = np.load(path)
     data = {k: d[k] for k in ["x", "rr", "y", "record", "sample"]}
-    assert data["x"].dtype == np.float32 and data["x"].shape[1:] == (2, 128), data["x"].shape
-    assert data["rr"].dtype == np.float32 and data["rr"].shape[1:] == (6,), data["rr"].shape
+    assert data["x"].dtype == np.float32 and data["x"].ndim == 3 and data["x"].shape[2] == 128, data["x"].shape
+    assert data["rr"].dtype == np.float32 and data["rr"].ndim == 2 and data["rr"].shape[1] >= 1, data["rr"].shape
     assert data["y"].dtype == np.int64
     sidecar_path = os.path.splitext(path)[0] + ".json"
     sidecar = {}
     if os.path.exists(sidecar_path):
         with open(sidecar_path) as f:
             sidecar = json.load(f)
+        spec = sidecar.get("spec", {})
+        if "channels" in spec:
+            assert spec["channels"] == data["x"].shape[1], (spec["channels"], data["x"].shape)
+        if "rr_features" in spec:
+            assert len(spec["rr_features"]) == data["rr"].shape[1], (spec["rr_features"], data["rr"].shape)
     return data, sidecar
 
 
@@ -66,13 +75,19 @@ def select_records(data, records):
 
 # ---------------------------------------------------------------------------------------------- model
 class BeatCnn(nn.Module):
-    """1-D CNN over the 2 x 128 beat window; the log-RR features join after the conv trunk."""
+    """1-D CNN over the C x 128 beat window; the log-RR features join after the conv trunk.
 
-    def __init__(self, width=16, hidden=32, dropout=0.3, channels="both", feat_dropout=0.0, rr_use=(0, 1, 2, 3, 4, 5)):
+    The model takes every channel and RR feature of the dataset (in_channels, n_rr); `channels` and `rr_use`
+    (experiments) pick the ones it actually uses, inside the graph.
+    """
+
+    def __init__(self, width=16, hidden=32, dropout=0.3, channels=None, feat_dropout=0.0, rr_use=None,
+                 in_channels=2, n_rr=6):
         super().__init__()
         w1, w2 = width, 2 * width
-        self.channels = channels
-        cin = 2 if channels == "both" else 1
+        self.in_channels, self.n_rr = in_channels, n_rr
+        self.channels = None if channels is None or list(channels) == list(range(in_channels)) else list(channels)
+        cin = in_channels if self.channels is None else len(self.channels)
 
         def block(cin, cout, k, stride=1):
             return [nn.Conv1d(cin, cout, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm1d(cout), nn.ReLU()]
@@ -83,10 +98,10 @@ class BeatCnn(nn.Module):
             *block(w1, w2, 5), nn.MaxPool1d(2),    # 32 -> 16
             *block(w2, w2, 3), nn.MaxPool1d(2),    # 16 -> 8
         )
-        self.register_buffer("rr_mean", torch.zeros(6))
-        self.register_buffer("rr_std", torch.ones(6))
-        self.rr_fc = nn.Linear(len(rr_use), 16)
-        self.rr_use = list(rr_use)
+        self.register_buffer("rr_mean", torch.zeros(n_rr))
+        self.register_buffer("rr_std", torch.ones(n_rr))
+        self.rr_use = None if rr_use is None or list(rr_use) == list(range(n_rr)) else list(rr_use)
+        self.rr_fc = nn.Linear(n_rr if self.rr_use is None else len(self.rr_use), 16)
         self.feat_dropout = nn.Dropout(feat_dropout)
         self.head = nn.Sequential(nn.Linear(w2 * 8 + 16, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 5))
 
@@ -96,11 +111,11 @@ class BeatCnn(nn.Module):
         self.rr_std.copy_(lr.std(0).clamp(min=1e-3))
 
     def logits(self, beat, rr):
-        if self.channels == "ch1":
-            beat = beat[:, 1:2]
+        if self.channels is not None:
+            beat = beat[:, self.channels]
         z = self.feat_dropout(torch.flatten(self.trunk(beat), 1))
         r = (torch.log(torch.clamp(rr, min=RR_FLOOR_S)) - self.rr_mean) / self.rr_std
-        if len(self.rr_use) < 6:
+        if self.rr_use is not None:
             r = r[:, self.rr_use]
         r = F.relu(self.rr_fc(r))
         return self.head(torch.cat([z, r], 1))
@@ -144,11 +159,12 @@ def count_macs(model):
 def augment(x, rr, g):
     """Light, label-preserving perturbations that mimic differences between patients and detections.
 
-    Channel 1 is channel 0 minus the patient's template, so the template is x0 - x1: perturb x0 and
-    recompute x1 against the unchanged template, keeping both channels consistent.
+    Every channel k >= 1 is channel 0 minus a reference (the 16-beat template, the previous beat, the long template),
+    so the reference is x0 - xk: perturb x0 and recompute each xk against its unchanged reference, keeping the
+    channels consistent.
     """
     n = x.shape[0]
-    x0, tpl = x[:, 0], x[:, 0] - x[:, 1]
+    x0, refs = x[:, 0], x[:, :1] - x[:, 1:]
     # fiducial jitter of the detector: shift by -3..3 samples (edge values repeat)
     shift = torch.randint(-3, 4, (n, 1), generator=g)
     idx = torch.clamp(torch.arange(128).unsqueeze(0) - shift, 0, 127)
@@ -159,10 +175,12 @@ def augment(x, rr, g):
     x0 = x0 + 0.02 * torch.randn(n, 128, generator=g)
     # error in the amplitude reference: scales beat and template alike
     s = torch.empty(n, 1).uniform_(0.8, 1.25, generator=g)
-    x = torch.stack([x0 * s, (x0 - tpl) * s], 1)
-    # heart-rate change: the intervals scale, their ratios do not
+    x = torch.cat([(x0 * s).unsqueeze(1), (x0.unsqueeze(1) - refs) * s.unsqueeze(1)], 1)
+    # heart-rate change: the intervals (seconds) scale, their ratios do not
     k = torch.empty(n, 1).uniform_(0.85, 1.18, generator=g)
-    rr = torch.cat([rr[:, :3] * k, rr[:, 3:]], 1)
+    seconds = torch.zeros(1, rr.shape[1], dtype=torch.bool)
+    seconds[0, [i for i in RR_SECONDS if i < rr.shape[1]]] = True
+    rr = torch.where(seconds, rr * k, rr)
     return x, rr
 
 
@@ -183,7 +201,8 @@ def train_model(x, rr, y, cfg, seed, log=None, records=None):
 def train_one(x, rr, y, cfg, seed, log=None, records=None):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    model = BeatCnn(cfg.width, cfg.hidden, cfg.dropout, cfg.channels, cfg.feat_dropout, cfg.rr_use)
+    model = BeatCnn(cfg.width, cfg.hidden, cfg.dropout, cfg.channels, cfg.feat_dropout, cfg.rr_use,
+                    in_channels=x.shape[1], n_rr=rr.shape[1])
     model.set_rr_stats(rr)
     xt, rt, yt = torch.from_numpy(x), torch.from_numpy(rr), torch.from_numpy(y)
     w, counts = class_weights(y, cfg.weight_power)
@@ -283,7 +302,8 @@ def cross_validate(data, folds, cfg, seed, log):
 # -------------------------------------------------------------------------------------------- export
 def export_onnx(model, path, opset=17):
     model.eval()
-    beat, rr = torch.zeros(1, 2, 128), torch.ones(1, 6)
+    first = model.members[0] if isinstance(model, BeatEnsemble) else model
+    beat, rr = torch.zeros(1, first.in_channels, 128), torch.ones(1, first.n_rr)
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # torch 1.13 warns about shape inference of the dynamic axis
@@ -309,24 +329,29 @@ def pick_test_vectors(data, seed, per_class=(2, 2, 2, 1, 1)):
 
 def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tolerance, macs, params):
     spec = sidecar.get("spec", {})
+    version = spec.get("version", 1)
+    normalisation = ("channel 0: window minus its median, divided by the median peak-to-peak of the last up to 32 windows "
+                     "(floor 0.05 mV); channel 1: channel 0 minus the element-wise median of the previous up to 16 normalised windows")
+    if version >= 2:
+        normalisation += ("; channel 2: channel 0 minus the previous beat's channel 0; channel 3: channel 0 minus the "
+                          f"element-wise median of the previous up to {spec.get('long_template_beats', 128)} normalised windows "
+                          "(the channels are zero for a stream's first beat)")
     input_spec = {
         "spec_version": spec.get("version", 1), "sample_rate_hz": spec.get("sample_rate_hz", 180),
         "window_samples": spec.get("window_samples", 128), "window_offset_samples": spec.get("window_offset_samples", -54),
         "channels": spec.get("channels", 2), "leads": [spec.get("lead", "first ECG lead")],
         "rr_features": spec.get("rr_features", ["pre_rr_s", "post_rr_s", "local_rr_s", "pre_ratio", "post_ratio", "post_pre_ratio"]),
-        "normalisation": spec.get("normalisation", "channel 0: window minus its median, divided by the median peak-to-peak of the "
-                                                   "last up to 32 windows (floor 0.05 mV); channel 1: channel 0 minus the element-wise "
-                                                   "median of the previous up to 16 normalised windows"),
+        "normalisation": spec.get("normalisation", normalisation),
         "filter": spec.get("filter", {"baseline_hz": 0.5, "lowpass_hz": 35, "mains_notch": None}),
         "tensors": {"beat": "beat", "rr": "rr", "output": "probabilities"},
         "dataset_spec": spec,
     }
     return {
-        "name": "beat-cnn", "version": "1.0.0", "task": "beat-classification",
+        "name": "beat-cnn", "version": f"{version}.0.0", "task": "beat-classification",
         "onnx": "beat-cnn.onnx", "onnx_sha256": onnx_sha, "opset": 17,
         "input": input_spec,
         "labels": LABELS,
-        "architecture": {"description": architecture(cfg),
+        "architecture": {"description": architecture(cfg, input_spec["channels"], len(input_spec["rr_features"])),
                          "parameters": params, "macs_per_beat": macs},
         "training": {"records": DS1, "dataset": os.path.basename(args.data), "dataset_sha256": dataset_sha,
                      "recipe": recipe_command(args), "seed": args.seed, "torch": torch.__version__, "numpy": np.__version__,
@@ -342,10 +367,12 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
     }
 
 
-def architecture(cfg):
+def architecture(cfg, channels, n_rr):
     w1, w2 = cfg.width, 2 * cfg.width
-    one = (f"Conv1d(2->{w1},k7,s2)+BN+ReLU, Conv1d({w1}->{w1},k5)+BN+ReLU, MaxPool2, Conv1d({w1}->{w2},k5)+BN+ReLU, MaxPool2, "
-           f"Conv1d({w2}->{w2},k3)+BN+ReLU, MaxPool2, flatten({w2 * 8}) ++ ReLU(Linear(standardised log RR, 6->16)) "
+    used = channels if cfg.channels is None else len(cfg.channels)
+    rr_used = n_rr if cfg.rr_use is None else len(cfg.rr_use)
+    one = (f"Conv1d({used}->{w1},k7,s2)+BN+ReLU, Conv1d({w1}->{w1},k5)+BN+ReLU, MaxPool2, Conv1d({w1}->{w2},k5)+BN+ReLU, MaxPool2, "
+           f"Conv1d({w2}->{w2},k3)+BN+ReLU, MaxPool2, flatten({w2 * 8}) ++ ReLU(Linear(standardised log RR, {rr_used}->16)) "
            f"-> Linear({w2 * 8 + 16}->{cfg.hidden})+ReLU -> Linear({cfg.hidden}->5) -> softmax (BN folded into Conv in the ONNX)")
     if cfg.ensemble > 1:
         return f"mean of the probabilities of {cfg.ensemble} members (seeds differ), each: " + one
@@ -353,7 +380,8 @@ def architecture(cfg):
 
 
 def recipe_command(args):
-    parts = ["/usr/bin/python3", "training/beats/recipe.py", "--data", args.data, "--out", args.out, "--seed", str(args.seed)]
+    parts = ["/usr/bin/python3", "training/beats/recipe.py", "--data", args.data, "--out", args.out, "--seed", str(args.seed),
+             "--threads", str(args.threads)]
     if args.quick:
         parts.append("--quick")
     for k, v in args.set or []:
@@ -375,10 +403,10 @@ class Config:
         self.n_share = 0.35
         self.label_smoothing = 0.0
         self.augment = True
-        self.channels = "both"
+        self.channels = None  # None: every channel of the dataset; a list of indices (experiments) picks some
         self.feat_dropout = 0.0
         self.sampling = "class"
-        self.rr_use = [0, 1, 2, 3, 4, 5]
+        self.rr_use = None  # None: every RR feature of the dataset; a list of indices (experiments) picks some
         self.ensemble = 2 if quick else 5
         self.verbose = False
         for k, v in over.items():
@@ -394,7 +422,7 @@ def setup_determinism(seed, threads=2):
 
 
 def run(args, log=print):
-    setup_determinism(args.seed)
+    setup_determinism(args.seed, args.threads)
     cfg = Config(args.quick, **dict(kv for kv in (args.set or [])))
     t_start = time.time()
     data_all, sidecar = load_dataset(args.data)
@@ -461,6 +489,8 @@ def main_args(argv=None):
     ap.add_argument("--data", required=True, help="beat dataset .npz from `hearttwin dataset beats` (sidecar .json beside it)")
     ap.add_argument("--out", default="models", help="folder for beat-cnn.onnx and beat-cnn.json")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads; 1 on a machine whose other core is busy (two threads then wait on each other)")
     ap.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
     ap.add_argument("--tolerance", type=float, default=0.0,
                     help="reproducibility tolerance (percentage points) observed between re-runs, recorded in the card")

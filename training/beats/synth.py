@@ -93,6 +93,31 @@ def make_dataset(seed=1, beats_per_record=300, records=None):
             for j, key in enumerate(["x", "rr", "y", "record", "sample"])}
 
 
+RR_FEATURES_V2 = RR_FEATURES + ["long_rr_s", "pre_long_ratio", "post_long_ratio"]
+
+
+def to_spec2(arrays):
+    """Spec v2's extra channels and RR features, per record as the C# extractor computes them: channel 0 minus the
+    previous beat's, channel 0 minus the element-wise median of the previous up to 128 windows (zeros for a record's
+    first beat), and the median of the last up to 100 pre_rr intervals with pre and post over it."""
+    x, rr, rec = arrays["x"], arrays["rr"], arrays["record"]
+    n = len(x)
+    x2 = np.zeros((n, 4, x.shape[2]), np.float32)
+    x2[:, :2] = x
+    rr2 = np.zeros((n, 9), np.float32)
+    rr2[:, :6] = rr
+    for name in dict.fromkeys(rec):
+        idx = np.flatnonzero(rec == name)
+        for j, i in enumerate(idx):
+            if j > 0:
+                x2[i, 2] = x[i, 0] - x[idx[j - 1], 0]
+                x2[i, 3] = x[i, 0] - np.median(x[idx[max(0, j - 128):j], 0], axis=0)
+            pre = rr[idx[max(0, j - 99):j + 1], 0]
+            long_rr = np.median(pre)
+            rr2[i, 6:] = [long_rr, rr[i, 0] / long_rr, rr[i, 1] / long_rr]
+    return dict(arrays, x=x2, rr=rr2)
+
+
 def save_npz(path, arrays, records):
     """Writes an uncompressed .npz (zip entries in a fixed order, fixed timestamps) and its sidecar .json."""
     tmp = path + ".tmp"
@@ -103,11 +128,15 @@ def save_npz(path, arrays, records):
             z.writestr(zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue())
     os.replace(tmp, path)
     y = arrays["y"]
+    v2 = arrays["x"].shape[1] == 4
+    spec = {"version": 2 if v2 else 1, "sample_rate_hz": FS, "window_samples": WINDOW, "window_offset_samples": -PRE,
+            "channels": arrays["x"].shape[1], "lead": "first ECG lead",
+            "filter": {"baseline_hz": 0.5, "lowpass_hz": 35, "mains_notch": None},
+            "rr_features": RR_FEATURES_V2 if v2 else RR_FEATURES}
+    if v2:
+        spec.update({"previous_beat_channel": True, "long_template_beats": 128, "long_rr_intervals": 100})
     sidecar = {
-        "spec": {"version": 1, "sample_rate_hz": FS, "window_samples": WINDOW, "window_offset_samples": -PRE,
-                 "channels": 2, "lead": "first ECG lead",
-                 "filter": {"baseline_hz": 0.5, "lowpass_hz": 35, "mains_notch": None},
-                 "rr_features": RR_FEATURES},
+        "spec": spec,
         "labels": LABELS,
         "records": records,
         "counts": {LABELS[c]: int((y == c).sum()) for c in range(5)},
@@ -122,9 +151,11 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--beats-per-record", type=int, default=300)
+    ap.add_argument("--spec", type=int, choices=[1, 2], default=1, help="the exporter's spec version to mimic")
     a = ap.parse_args()
     records = DS1 + PACED
-    save_npz(a.out, make_dataset(a.seed, a.beats_per_record, records), records)
+    arrays = make_dataset(a.seed, a.beats_per_record, records)
+    save_npz(a.out, to_spec2(arrays) if a.spec == 2 else arrays, records)
     print("wrote", a.out)
 
 

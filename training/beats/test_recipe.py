@@ -87,6 +87,56 @@ class RecipeOnSyntheticData(unittest.TestCase):
         self.assertTrue(set(flat).isdisjoint(synth.PACED))
 
 
+class RecipeOnSpec2SyntheticData(unittest.TestCase):
+    """The recipe takes the channel and RR counts from the data: a spec v2 dataset gives a [batch,4,128] + [batch,9] model."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.data = os.path.join(cls.tmp.name, "synth2.npz")
+        records = synth.DS1 + synth.PACED
+        arrays = synth.to_spec2(synth.make_dataset(seed=4, beats_per_record=80, records=records))
+        synth.save_npz(cls.data, arrays, records)
+        cls.out = os.path.join(cls.tmp.name, "models")
+        cls.card = recipe.run(recipe.main_args(["--data", cls.data, "--out", cls.out, "--quick"]), log=lambda *_: None)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_onnx_takes_four_channels_and_nine_rr_features(self):
+        info = onnx_check.describe(os.path.join(self.out, "beat-cnn.onnx"))
+        self.assertEqual(info["inputs"], {"beat": ["batch", 4, 128], "rr": ["batch", 9]})
+
+    def test_card_states_spec_version_2(self):
+        self.assertEqual(self.card["version"], "2.0.0")
+        self.assertEqual(self.card["input"]["spec_version"], 2)
+        self.assertEqual(self.card["input"]["channels"], 4)
+        self.assertEqual(len(self.card["input"]["rr_features"]), 9)
+        self.assertEqual(len(self.card["test_vectors"][0]["beat"]), 4)
+        self.assertIn("channel 3", self.card["input"]["normalisation"])
+
+    def test_onnx_computes_what_pytorch_computed(self):
+        tv = self.card["test_vectors"]
+        got = onnx_check.run_onnx(os.path.join(self.out, "beat-cnn.onnx"), np.array([t["beat"] for t in tv], np.float32),
+                                  np.array([t["rr"] for t in tv], np.float32))
+        np.testing.assert_allclose(got, np.array([t["probabilities"] for t in tv], np.float32), atol=1e-5)
+
+    def test_a_dataset_whose_sidecar_disagrees_is_refused(self):
+        d = np.load(self.data)
+        path = os.path.join(self.tmp.name, "bad.npz")
+        arrays = {k: d[k] for k in d.files}
+        arrays["x"] = arrays["x"][:, :3]  # 3 channels, sidecar says 4
+        synth.save_npz(path, arrays, synth.DS1 + synth.PACED)
+        with open(os.path.splitext(path)[0] + ".json") as f:
+            sidecar = json.load(f)
+        sidecar["spec"]["channels"] = 4
+        with open(os.path.splitext(path)[0] + ".json", "w") as f:
+            json.dump(sidecar, f)
+        with self.assertRaises(AssertionError):
+            recipe.load_dataset(path)
+
+
 class Augmentation(unittest.TestCase):
     def test_keeps_the_template_and_the_rr_ratios(self):
         rng = np.random.default_rng(0)
@@ -100,6 +150,22 @@ class Augmentation(unittest.TestCase):
         ratio = (xa[:, 0] - xa[:, 1]) / tpl
         torch.testing.assert_close(ratio, ratio[:, :1].expand_as(ratio), rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(rra[:, 3:], rr[:, 3:])
+
+    def test_keeps_every_reference_of_a_spec_2_window(self):
+        rng = np.random.default_rng(1)
+        refs = torch.from_numpy(rng.standard_normal((4, 3, 128)).astype(np.float32))
+        x0 = refs[:, 0] + 0.1
+        x = torch.cat([x0.unsqueeze(1), x0.unsqueeze(1) - refs], 1)
+        rr = torch.rand(4, 9) + 0.5
+        xa, rra = recipe.augment(x, rr, torch.Generator().manual_seed(1))
+        self.assertEqual(xa.shape, (4, 4, 128))
+        for k in range(1, 4):
+            ratio = (xa[:, 0] - xa[:, k]) / refs[:, k - 1]
+            torch.testing.assert_close(ratio, ratio[:, :1].expand_as(ratio), rtol=1e-3, atol=1e-3)
+        # intervals in seconds (pre, post, local, long) scale together; the ratios do not move
+        k = rra[:, [0, 1, 2, 6]] / rr[:, [0, 1, 2, 6]]
+        torch.testing.assert_close(k, k[:, :1].expand_as(k))
+        torch.testing.assert_close(rra[:, [3, 4, 5, 7, 8]], rr[:, [3, 4, 5, 7, 8]])
 
 
 class OnnxCheckerAgreesWithPyTorch(unittest.TestCase):

@@ -25,4 +25,12 @@ public sealed class AcquisitionOptions
     /// </summary>
     [Range(1, 1_000_000)]
     public int MaxUnpublishedMessages { get; set; } = 1000;
+
+    /// <summary>
+    /// The beat window spec version the block cuts beat features with (docs/beat-model-contract.md): it must be the one
+    /// of the beat model that Inference serves, which refuses other windows by name (<c>beat-window-v1</c>, <c>-v2</c>).
+    /// Default 1.
+    /// </summary>
+    [Range(1, 2)]
+    public int BeatSpecVersion { get; set; } = 1;
 }

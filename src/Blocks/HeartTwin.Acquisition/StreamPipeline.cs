@@ -69,14 +69,14 @@ internal sealed class StreamPipeline
 
     /// <summary>Creates the pipeline of a segment that starts at <paramref name="start"/>.</summary>
     /// <exception cref="ArgumentException">The rate is not usable by the detector or the resampler.</exception>
-    public StreamPipeline(LeadLayout layout, double sampleRateHz, DateTimeOffset start, TimeSpan window)
+    public StreamPipeline(LeadLayout layout, double sampleRateHz, DateTimeOffset start, TimeSpan window, BeatWindowSpec spec)
     {
         Layout = layout;
         SampleRateHz = sampleRateHz;
         Start = start;
         _ecgLeads = layout.EcgIndices.Length;
         _detector = new QrsDetector(_ecgLeads, sampleRateHz);
-        _extractor = new BeatFeatureExtractor(BeatWindowSpec.Version1, sampleRateHz);
+        _extractor = new BeatFeatureExtractor(spec, sampleRateHz);
         _frames = new float[Chunk * _ecgLeads];
         _rhythm = new float[Chunk];
         _windowTicks = window.Ticks;
@@ -306,7 +306,7 @@ internal sealed class StreamPipeline
             TimeOf(start),
             TimeOf(end),
             SampleRateHz,
-            BeatWindowSpec.Version1.SampleRateHz,
+            _extractor.Spec.SampleRateHz,
             Layout.Names,
             best.Score,
             QualityNames.Category(best.Category),

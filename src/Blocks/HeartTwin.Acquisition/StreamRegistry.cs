@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using HeartTwin.Signals.Beats;
 using Microsoft.Extensions.Options;
 
 namespace HeartTwin.Acquisition;
@@ -8,12 +9,13 @@ internal sealed class StreamRegistry(IOptions<AcquisitionOptions> options, TimeP
 {
     private readonly ConcurrentDictionary<string, StreamState> _streams = new(StringComparer.Ordinal);
     private readonly TimeSpan _idle = TimeSpan.FromMinutes(options.Value.IdleStreamMinutes);
+    private readonly BeatWindowSpec _spec = BeatWindowSpec.FromVersion(options.Value.BeatSpecVersion);
 
     /// <summary>Streams held now.</summary>
     public int Count => _streams.Count;
 
     /// <summary>The state of a device's stream, created on first use.</summary>
-    public StreamState Get(string deviceId) => _streams.GetOrAdd(deviceId, static id => new StreamState(id));
+    public StreamState Get(string deviceId) => _streams.GetOrAdd(deviceId, static (id, spec) => new StreamState(id, spec), _spec);
 
     /// <summary>The state of a device's stream if it is held.</summary>
     public bool TryGet(string deviceId, out StreamState? state) => _streams.TryGetValue(deviceId, out state);

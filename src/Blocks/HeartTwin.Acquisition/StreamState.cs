@@ -7,12 +7,17 @@ namespace HeartTwin.Acquisition;
 /// Everything the block keeps about one device's stream: the last batch sequence processed (for redeliveries), the
 /// pipeline of the current continuous segment, and the messages not yet accepted by the bus.
 /// </summary>
-internal sealed class StreamState(string deviceId)
+/// <param name="deviceId">The device.</param>
+/// <param name="spec">The beat window spec the stream's beat features follow.</param>
+internal sealed class StreamState(string deviceId, BeatWindowSpec spec)
 {
     private readonly PipelineOutput _output = new();
 
     /// <summary>The device.</summary>
     public string DeviceId { get; } = deviceId;
+
+    /// <summary>The beat window spec the stream's beat features follow.</summary>
+    public BeatWindowSpec Spec { get; } = spec;
 
     /// <summary>Serialises the stream's batches (the bus already orders them per patient; this guards the state).</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
@@ -46,7 +51,7 @@ internal sealed class StreamState(string deviceId)
         {
             // Built before the old segment is finished: a rate the new pipeline refuses then leaves the old one intact.
             var layout = pipeline is not null && pipeline.Layout.SameAs(batch.Leads) ? pipeline.Layout : LeadLayout.Create(batch.Leads);
-            var next = new StreamPipeline(layout, batch.SampleRateHz, batch.StartTime, window);
+            var next = new StreamPipeline(layout, batch.SampleRateHz, batch.StartTime, window, Spec);
             pipeline?.Finish(batch, _output);
             Pipeline = pipeline = next;
             Segments++;
@@ -80,17 +85,18 @@ internal sealed class StreamState(string deviceId)
         if (_output.Beats.Count > 0)
         {
             var n = _output.Features.Count;
-            var length = BeatWindowSpec.Version1.FeatureLength;
+            var length = Spec.FeatureLength;
+            var rrLength = Spec.RrFeatureCount;
             var windows = new float[n * length];
-            var rr = new float[n * BeatWindowSpec.RrFeatureCount];
+            var rr = new float[n * rrLength];
             for (var i = 0; i < n; i++)
             {
                 _output.Features[i].Window.CopyTo(windows, i * length);
-                _output.Features[i].Rr.CopyTo(rr, i * BeatWindowSpec.RrFeatureCount);
+                _output.Features[i].Rr.CopyTo(rr, i * rrLength);
             }
 
             Outbox.Enqueue(new BeatsAcquired(batch.PatientId, batch.DeviceId, batch.Sequence, batch.ReceivedAt,
-                FeatureSpec, [.. _output.Beats], windows, rr));
+                Spec.FeatureSpecName, [.. _output.Beats], windows, rr));
         }
 
         foreach (var window in _output.Windows)
@@ -98,7 +104,4 @@ internal sealed class StreamState(string deviceId)
             Outbox.Enqueue(window);
         }
     }
-
-    /// <summary>The FeatureSpec name of <see cref="BeatWindowSpec.Version1"/>.</summary>
-    public const string FeatureSpec = "beat-window-v1";
 }

@@ -16,13 +16,16 @@ public sealed record BeatInputSpec(int SpecVersion, double SampleRateHz, int Win
     /// <summary>The contract's spec version 1: 180 Hz, 128 samples from 54 before the fiducial, 2 channels, 6 RR features.</summary>
     public static BeatInputSpec Version1 { get; } = From(BeatWindowSpec.Version1);
 
+    /// <summary>The contract's spec version 2: as version 1 with 4 channels (previous beat, long template) and 9 RR features.</summary>
+    public static BeatInputSpec Version2 { get; } = From(BeatWindowSpec.Version2);
+
     /// <summary>The input that the beat extractor produces under <paramref name="spec"/>.</summary>
     public static BeatInputSpec From(BeatWindowSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return new(spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, BeatWindowSpec.Channels)
+        return new(spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, spec.Channels)
         {
-            RrFeatures = BeatWindowSpec.RrFeatureNames,
+            RrFeatures = spec.RrFeatureNames,
         };
     }
 

@@ -14,8 +14,11 @@ namespace HeartTwin.Inference;
 /// <param name="registry">The loaded models.</param>
 public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
 {
-    /// <summary>The feature specification name of <see cref="BeatWindowSpec.Version1"/> (what the Acquisition block cuts).</summary>
+    /// <summary>The feature specification name of <see cref="BeatWindowSpec.Version1"/>.</summary>
     public const string BeatWindowV1 = "beat-window-v1";
+
+    /// <summary>The feature specification name of <see cref="BeatWindowSpec.Version2"/>.</summary>
+    public const string BeatWindowV2 = "beat-window-v2";
 
     // EnsureCompatible compares the card with the spec; the answer cannot change for a loaded model, so it is kept.
     private readonly ConcurrentDictionary<(string ModelId, string Spec), bool> _checked = new();
@@ -26,9 +29,9 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
     /// <returns>Whether the name is known.</returns>
     public static bool TryResolveFeatureSpec(string? featureSpec, out BeatInputSpec spec)
     {
-        if (string.Equals(featureSpec, BeatWindowV1, StringComparison.Ordinal))
+        if (BeatWindowSpec.TryFromFeatureSpecName(featureSpec, out var windowSpec))
         {
-            spec = BeatInputSpec.Version1;
+            spec = BeatInputSpec.From(windowSpec);
             return true;
         }
 
@@ -46,7 +49,7 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
         if (!TryResolveFeatureSpec(request.FeatureSpec, out var spec))
         {
             throw new ArgumentException(
-                $"Unknown feature spec '{request.FeatureSpec}': this Inference block knows '{BeatWindowV1}' only, so it cannot tell whether a model accepts these windows.",
+                $"Unknown feature spec '{request.FeatureSpec}': this Inference block knows '{BeatWindowV1}' and '{BeatWindowV2}' only, so it cannot tell whether a model accepts these windows.",
                 nameof(request));
         }
 

@@ -11,6 +11,8 @@ It writes, beside this script:
   and a model card whose test_vectors were computed by PyTorch.
 - wrong-dims.onnx + wrong-dims.json: the same kind of model built for a 96-sample window and 4 RR
   features, with a card that still declares 128 and 6 (and the right sha256), for the shape-mismatch test.
+- tiny-beat-v2.onnx + tiny-beat-v2.json: the same kind of model for spec version 2 (`beat` [B,4,128], `rr` [B,9]),
+  so that the v2 serving path (Inference, the CLI) is tested before any trained v2 model ships.
 
 The outputs are committed so that the tests never need Python. Exports are byte-identical for the same seed.
 """
@@ -27,6 +29,7 @@ OPSET = 17
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABELS = ["N", "S", "V", "F", "Q"]
 RR_FEATURES = ["pre_rr_s", "post_rr_s", "local_rr_s", "pre_ratio", "post_ratio", "post_pre_ratio"]
+RR_FEATURES_V2 = RR_FEATURES + ["long_rr_s", "pre_long_ratio", "post_long_ratio"]
 
 
 class TinyBeatNet(nn.Module):
@@ -62,10 +65,13 @@ def f32(values):
     return [float(f"{float(v):.9g}") for v in values]
 
 
-def test_vectors(model: nn.Module, count: int, rng: np.random.Generator):
-    beats = rng.normal(0.0, 1.0, size=(count, 2, 128)).astype(np.float32)
+def test_vectors(model: nn.Module, count: int, rng: np.random.Generator, channels: int = 2, extra_rr: int = 0):
+    beats = rng.normal(0.0, 1.0, size=(count, channels, 128)).astype(np.float32)
     # RR features in a plausible range: intervals around 0.8 s, ratios around 1.
-    rr = np.concatenate([rng.uniform(0.4, 1.4, size=(count, 3)), rng.uniform(0.5, 1.8, size=(count, 3))], axis=1).astype(np.float32)
+    parts = [rng.uniform(0.4, 1.4, size=(count, 3)), rng.uniform(0.5, 1.8, size=(count, 3))]
+    if extra_rr:
+        parts.append(rng.uniform(0.5, 1.8, size=(count, extra_rr)))
+    rr = np.concatenate(parts, axis=1).astype(np.float32)
     # Round-trip through the JSON text so that PyTorch sees exactly what C# will parse.
     beats = np.array([[f32(ch) for ch in b] for b in beats], dtype=np.float32)
     rr = np.array([f32(r) for r in rr], dtype=np.float32)
@@ -77,21 +83,21 @@ def test_vectors(model: nn.Module, count: int, rng: np.random.Generator):
     ]
 
 
-def card(name: str, onnx_file: str, sha: str, vectors) -> dict:
+def card(name: str, onnx_file: str, sha: str, vectors, spec_version: int = 1) -> dict:
     return {
         "name": name,
-        "version": "0.1.0",
+        "version": f"0.{spec_version}.0" if spec_version > 1 else "0.1.0",
         "task": "beat-classification",
         "onnx": onnx_file,
         "onnx_sha256": sha,
         "input": {
-            "spec_version": 1,
+            "spec_version": spec_version,
             "sample_rate_hz": 180,
             "window_samples": 128,
             "window_offset_samples": -54,
-            "channels": 2,
+            "channels": 4 if spec_version > 1 else 2,
             "leads": ["first ECG lead"],
-            "rr_features": RR_FEATURES,
+            "rr_features": RR_FEATURES_V2 if spec_version > 1 else RR_FEATURES,
             "normalisation": "channel 0: window minus its median over the amplitude reference; channel 1: channel 0 minus the median of the previous up to 16 windows",
             "filter": {"baseline_hz": 0.5, "lowpass_hz": 35, "mains_notch": None},
             "tensors": {"beat": "beat", "rr": "rr", "output": "probabilities"},
@@ -127,6 +133,11 @@ def main() -> None:
     wrong = TinyBeatNet(2, 96, 4, 5)
     sha = export(wrong, 2, 96, 4, os.path.join(HERE, "wrong-dims.onnx"))
     write_json(os.path.join(HERE, "wrong-dims.json"), card("wrong-dims", "wrong-dims.onnx", sha, test_vectors(tiny, 1, rng)))
+
+    v2 = TinyBeatNet(4, 128, 9, 5)
+    sha = export(v2, 4, 128, 9, os.path.join(HERE, "tiny-beat-v2.onnx"))
+    write_json(os.path.join(HERE, "tiny-beat-v2.json"),
+               card("tiny-beat-v2", "tiny-beat-v2.onnx", sha, test_vectors(v2, 4, rng, channels=4, extra_rr=3), spec_version=2))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ public class BeatFeatureExtractorTests
             features[b].Rr.Length.ShouldBe(6);
             for (int k = 0; k < 6; k++)
             {
-                features[b].Rr[k].ShouldBe((float)HandRr[b][k], 1e-6, $"beat {b}, feature {BeatWindowSpec.RrFeatureNames[k]}");
+                features[b].Rr[k].ShouldBe((float)HandRr[b][k], 1e-6, $"beat {b}, feature {Spec.RrFeatureNames[k]}");
             }
         }
     }

@@ -80,6 +80,49 @@ public class DatasetBeatsCommandTests
     }
 
     [Fact]
+    [Trait("Regression", "issue-3")]
+    public void Spec_2_exports_four_channels_and_nine_rr_features_whose_first_ones_are_spec_1()
+    {
+        using var dir = TestData.NewTempDir();
+        var v1 = Path.Combine(dir.Path, "v1.npz");
+        var v2 = Path.Combine(dir.Path, "v2.npz");
+
+        var (code, stdout, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", v2, "--records", "119", "--spec", "2");
+        code.ShouldBe(0, stderr);
+        stdout.ShouldContain("Beat dataset v2");
+        (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", v1, "--records", "119");
+        code.ShouldBe(0, stderr);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "v2.json")));
+        var spec = doc.RootElement.GetProperty("spec");
+        spec.GetProperty("version").GetInt32().ShouldBe(2);
+        spec.GetProperty("channels").GetInt32().ShouldBe(4);
+        spec.GetProperty("previous_beat_channel").GetBoolean().ShouldBeTrue();
+        spec.GetProperty("long_template_beats").GetInt32().ShouldBe(128);
+        spec.GetProperty("rr_features").GetArrayLength().ShouldBe(9);
+        using var v1Doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "v1.json")));
+        v1Doc.RootElement.GetProperty("spec").TryGetProperty("previous_beat_channel", out _).ShouldBeFalse();
+        long n = doc.RootElement.GetProperty("beats").GetInt64();
+        v1Doc.RootElement.GetProperty("beats").GetInt64().ShouldBe(n);
+
+        using var zip2 = ZipFile.OpenRead(v2);
+        using var zip1 = ZipFile.OpenRead(v1);
+        Header(zip2, "x").ShouldStartWith($"{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 4, 128), }}");
+        Header(zip2, "rr").ShouldStartWith($"{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 9), }}");
+        var x1 = Data(zip1, "x");
+        var x2 = Data(zip2, "x");
+        var rr1 = Data(zip1, "rr");
+        var rr2 = Data(zip2, "rr");
+        for (int i = 0; i < n; i += 97)
+        {
+            x2.AsSpan(i * 4 * 128 * 4, 2 * 128 * 4).SequenceEqual(x1.AsSpan(i * 2 * 128 * 4, 2 * 128 * 4)).ShouldBeTrue($"beat {i}");
+            rr2.AsSpan(i * 9 * 4, 6 * 4).SequenceEqual(rr1.AsSpan(i * 6 * 4, 6 * 4)).ShouldBeTrue($"beat {i}");
+        }
+
+        Data(zip2, "y").ShouldBe(Data(zip1, "y"));
+    }
+
+    [Fact]
     public void Bad_input_gives_one_line_on_stderr_and_exit_code_2()
     {
         using var dir = TestData.NewTempDir();
@@ -101,6 +144,11 @@ public class DatasetBeatsCommandTests
 
         (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", dir.Path, "--records", "119");
         code.ShouldBe(2);
+        stderr.Trim().Split('\n').Length.ShouldBe(1);
+
+        (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", good, "--records", "119", "--spec", "3");
+        code.ShouldBe(2);
+        stderr.ShouldContain("--spec 3");
         stderr.Trim().Split('\n').Length.ShouldBe(1);
 
         File.Exists(good).ShouldBeFalse();

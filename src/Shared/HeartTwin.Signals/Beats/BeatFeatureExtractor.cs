@@ -52,7 +52,11 @@ public sealed class BeatFeatureExtractor
     private readonly List<PendingBeat> _pending = [];
     private readonly double[] _intervals;
     private readonly float[] _peakToPeak;
-    private readonly float[] _templates;
+    private readonly SlidingColumnMedians _templates;
+    private readonly SlidingColumnMedians? _longTemplates;
+    private readonly float[] _previous;
+    private readonly double[] _longIntervals;
+    private readonly double[] _rrScratch;
     private readonly float[] _scratch;
     private readonly double[] _taps = new double[2 * LanczosA];
 
@@ -67,8 +71,9 @@ public sealed class BeatFeatureExtractor
     private int _intervalPos;
     private int _peakCount;
     private int _peakPos;
-    private int _templateCount;
-    private int _templatePos;
+    private bool _hasPrevious;
+    private int _longIntervalCount;
+    private int _longIntervalPos;
     private bool _finished;
 
     /// <summary>Creates an extractor for one stream sampled at <paramref name="inputRateHz"/>.</summary>
@@ -98,8 +103,12 @@ public sealed class BeatFeatureExtractor
 
         _intervals = new double[spec.LocalRrIntervals];
         _peakToPeak = new float[spec.AmplitudeBeats];
-        _templates = new float[spec.TemplateBeats * spec.WindowSamples];
-        _scratch = new float[Math.Max(spec.WindowSamples, Math.Max(spec.TemplateBeats, spec.AmplitudeBeats))];
+        _templates = new SlidingColumnMedians(spec.WindowSamples, spec.TemplateBeats);
+        _longTemplates = spec.LongTemplateBeats > 0 ? new SlidingColumnMedians(spec.WindowSamples, spec.LongTemplateBeats) : null;
+        _previous = new float[spec.PreviousBeatChannel ? spec.WindowSamples : 0];
+        _longIntervals = new double[spec.LongRrIntervals];
+        _rrScratch = new double[spec.LongRrIntervals];
+        _scratch = new float[Math.Max(spec.WindowSamples, spec.AmplitudeBeats)];
         Reset();
     }
 
@@ -147,7 +156,10 @@ public sealed class BeatFeatureExtractor
         _previousEmitted = -1;
         _intervalCount = _intervalPos = 0;
         _peakCount = _peakPos = 0;
-        _templateCount = _templatePos = 0;
+        _templates.Clear();
+        _longTemplates?.Clear();
+        _hasPrevious = false;
+        _longIntervalCount = _longIntervalPos = 0;
         _finished = false;
     }
 
@@ -414,11 +426,11 @@ public sealed class BeatFeatureExtractor
         _peakPos = (_peakPos + 1) % _peakToPeak.Length;
         _peakCount = Math.Min(_peakCount + 1, _peakToPeak.Length);
         _peakToPeak.AsSpan(0, _peakCount).CopyTo(_scratch);
-        float amplitude = Math.Max((float)_spec.AmplitudeFloorMv, Median(_scratch.AsSpan(0, _peakCount)));
+        float amplitude = Math.Max((float)_spec.AmplitudeFloorMv, Medians.Median(_scratch.AsSpan(0, _peakCount)));
 
         raw.CopyTo(_scratch, 0);
-        float median = Median(_scratch.AsSpan(0, length));
-        var window = new float[BeatWindowSpec.Channels * length];
+        float median = Medians.Median(_scratch.AsSpan(0, length));
+        var window = new float[_spec.Channels * length];
         var channel0 = window.AsSpan(0, length);
         var channel1 = window.AsSpan(length, length);
         for (int k = 0; k < length; k++)
@@ -427,27 +439,49 @@ public sealed class BeatFeatureExtractor
         }
 
         // Channel 1: this beat minus the element-wise median of the previous normalised windows (zeros for the first).
-        // The templates are stored sample-major (TemplateBeats values per window sample) so a column is contiguous.
-        int depth = _spec.TemplateBeats;
-        if (_templateCount > 0)
+        SubtractTemplate(channel0, channel1, _templates);
+
+        // Spec v2: this beat minus the previous beat (zeros for the first), which shows a P wave or QRS that moved or changed
+        // against the neighbour; and this beat minus the long template, the patient's dominant morphology, which a run of
+        // V or S beats does not take over as it takes over the 16-beat template.
+        if (_spec.PreviousBeatChannel)
         {
-            var column = _scratch.AsSpan(0, _templateCount);
-            for (int k = 0; k < length; k++)
+            var channel = window.AsSpan(_spec.PreviousBeatChannelIndex * length, length);
+            if (_hasPrevious)
             {
-                _templates.AsSpan(k * depth, _templateCount).CopyTo(column);
-                channel1[k] = channel0[k] - Median(column);
+                for (int k = 0; k < length; k++)
+                {
+                    channel[k] = channel0[k] - _previous[k];
+                }
+            }
+
+            channel0.CopyTo(_previous);
+            _hasPrevious = true;
+        }
+
+        if (_longTemplates is not null)
+        {
+            SubtractTemplate(channel0, window.AsSpan(_spec.LongTemplateChannelIndex * length, length), _longTemplates);
+        }
+
+        return new BeatFeatures(beat.Sample, window, rr);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="beat"/> minus the element-wise median of the stored windows into <paramref name="difference"/>
+    /// (left at zero while none is stored), then stores the beat.
+    /// </summary>
+    private static void SubtractTemplate(ReadOnlySpan<float> beat, Span<float> difference, SlidingColumnMedians store)
+    {
+        if (store.Count > 0)
+        {
+            for (int k = 0; k < beat.Length; k++)
+            {
+                difference[k] = beat[k] - store.Median(k);
             }
         }
 
-        for (int k = 0; k < length; k++)
-        {
-            _templates[(k * depth) + _templatePos] = channel0[k];
-        }
-
-        _templatePos = (_templatePos + 1) % _spec.TemplateBeats;
-        _templateCount = Math.Min(_templateCount + 1, _spec.TemplateBeats);
-
-        return new BeatFeatures(beat.Sample, window, rr);
+        store.Add(beat);
     }
 
     private float[] RrFeatures(long sample, long? next)
@@ -489,39 +523,32 @@ public sealed class BeatFeatureExtractor
 
         // A stream of a single beat has no interval at all: the intervals are 0 and the ratios 1.
         static double Ratio(double a, double b) => b > 0 ? a / b : 1.0;
-        return
-        [
-            (float)pre, (float)post, (float)local,
-            (float)Ratio(pre, local), (float)Ratio(post, local), (float)Ratio(post, pre),
-        ];
-    }
-
-    /// <summary>Median of <paramref name="values"/> (sorted in place); the mean of the two middle values for an even count.</summary>
-    private static float Median(Span<float> values)
-    {
-        if (values.Length <= 32)
+        var features = new float[_spec.RrFeatureCount];
+        features[0] = (float)pre;
+        features[1] = (float)post;
+        features[2] = (float)local;
+        features[3] = (float)Ratio(pre, local);
+        features[4] = (float)Ratio(post, local);
+        features[5] = (float)Ratio(post, pre);
+        if (_spec.LongRrIntervals > 0)
         {
-            // Insertion sort: the template and amplitude medians run over at most a few dozen values, 128 times per beat.
-            for (int i = 1; i < values.Length; i++)
+            // The long baseline: the median of the last intervals, which runs of S or V beats and pauses barely move.
+            double baseline = pre;
+            if (hasPre)
             {
-                float v = values[i];
-                int j = i - 1;
-                while (j >= 0 && values[j] > v)
-                {
-                    values[j + 1] = values[j];
-                    j--;
-                }
-
-                values[j + 1] = v;
+                _longIntervals[_longIntervalPos] = pre;
+                _longIntervalPos = (_longIntervalPos + 1) % _longIntervals.Length;
+                _longIntervalCount = Math.Min(_longIntervalCount + 1, _longIntervals.Length);
+                _longIntervals.AsSpan(0, _longIntervalCount).CopyTo(_rrScratch);
+                baseline = Medians.Median(_rrScratch.AsSpan(0, _longIntervalCount));
             }
-        }
-        else
-        {
-            values.Sort();
+
+            features[6] = (float)baseline;
+            features[7] = (float)Ratio(pre, baseline);
+            features[8] = (float)Ratio(post, baseline);
         }
 
-        int n = values.Length;
-        return (n & 1) == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2f;
+        return features;
     }
 
     private sealed class PendingBeat(long sample, double fiducial)

@@ -23,13 +23,15 @@ public sealed class BeatFeatures
     /// <summary>
     /// The beat window, <see cref="BeatWindowSpec.Channels"/> × <see cref="BeatWindowSpec.WindowSamples"/> row-major:
     /// channel 0 is the window minus its median over the amplitude reference, channel 1 is channel 0 minus the
-    /// stream's template (the element-wise median of the previous normalised windows). Dimensionless.
+    /// stream's template (the element-wise median of the previous normalised windows); spec v2 adds channel 0 minus
+    /// the previous beat's channel 0, and channel 0 minus the long template. Dimensionless.
     /// </summary>
     public float[] Window { get; }
 
     /// <summary>
     /// RR features in the order of <see cref="BeatWindowSpec.RrFeatureNames"/>: pre_rr_s, post_rr_s, local_rr_s (seconds),
-    /// pre_rr/local_rr, post_rr/local_rr, post_rr/pre_rr.
+    /// pre_rr/local_rr, post_rr/local_rr, post_rr/pre_rr; with a long RR baseline also long_rr_s (seconds), pre_rr/long_rr
+    /// and post_rr/long_rr.
     /// </summary>
     public float[] Rr { get; }
 }

@@ -4,17 +4,15 @@ namespace HeartTwin.Signals.Beats;
 
 /// <summary>
 /// The preprocessing of one beat for the beat models: filter, rate, window, normalisation and RR features.
-/// <see cref="Version1"/> holds the values of docs/beat-model-contract.md; a model states the version it was trained on.
+/// <see cref="Version1"/> and <see cref="Version2"/> hold the values of docs/beat-model-contract.md; a model states the
+/// version it was trained on.
 /// </summary>
 public sealed record BeatWindowSpec
 {
-    /// <summary>Number of channels of a beat window: the normalised beat and its difference from the stream's template.</summary>
-    public const int Channels = 2;
+    private static readonly string[] BaseRrNames = ["pre_rr_s", "post_rr_s", "local_rr_s", "pre_ratio", "post_ratio", "post_pre_ratio"];
+    private static readonly string[] LongRrNames = [.. BaseRrNames, "long_rr_s", "pre_long_ratio", "post_long_ratio"];
 
-    /// <summary>Number of RR features per beat (see <see cref="RrFeatureNames"/>).</summary>
-    public const int RrFeatureCount = 6;
-
-    /// <summary>Spec version 1 (the contract's table).</summary>
+    /// <summary>Spec version 1 (the contract's table): 2 channels, 6 RR features.</summary>
     public static BeatWindowSpec Version1 { get; } = new()
     {
         Version = 1,
@@ -32,9 +30,83 @@ public sealed record BeatWindowSpec
         LocalRrIntervals = 10,
     };
 
+    /// <summary>
+    /// Spec version 2: version 1 plus patient context, computed causally per stream: channel 2 is this beat minus the
+    /// previous beat (channel 0 of both), channel 3 is this beat minus the long-term dominant morphology (the element-wise
+    /// median of the previous up to 128 normalised windows).
+    /// </summary>
+    public static BeatWindowSpec Version2 { get; } = Version1 with
+    {
+        Version = 2,
+        PreviousBeatChannel = true,
+        LongTemplateBeats = 128,
+        LongRrIntervals = 100,
+    };
+
+    /// <summary>The spec of a version number.</summary>
+    /// <param name="version">1 or 2.</param>
+    /// <returns><see cref="Version1"/> or <see cref="Version2"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">No spec has that version.</exception>
+    public static BeatWindowSpec FromVersion(int version) => version switch
+    {
+        1 => Version1,
+        2 => Version2,
+        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "Beat window spec versions are 1 and 2."),
+    };
+
+    /// <summary>
+    /// The spec's name on the bus (<c>BeatsAcquired.FeatureSpec</c>, <c>ClassifyBeatsRequest.FeatureSpec</c>):
+    /// <c>beat-window-v1</c>, <c>beat-window-v2</c>.
+    /// </summary>
+    public string FeatureSpecName => $"beat-window-v{Version.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>The spec that a bus name (<see cref="FeatureSpecName"/>) stands for.</summary>
+    /// <param name="name">A name such as <c>beat-window-v2</c>.</param>
+    /// <param name="spec">The spec, when the name is known.</param>
+    /// <returns>Whether the name is known.</returns>
+    public static bool TryFromFeatureSpecName(string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BeatWindowSpec? spec)
+    {
+        spec = name switch
+        {
+            "beat-window-v1" => Version1,
+            "beat-window-v2" => Version2,
+            _ => null,
+        };
+        return spec is not null;
+    }
+
+    /// <summary>
+    /// Number of channels of a beat window: the normalised beat and its difference from the stream's template, then the
+    /// difference from the previous beat and from the long template where the spec has them.
+    /// </summary>
+    public int Channels => 2 + (PreviousBeatChannel ? 1 : 0) + (LongTemplateBeats > 0 ? 1 : 0);
+
+    /// <summary>Index of the previous-beat channel, or −1 when the spec has none.</summary>
+    public int PreviousBeatChannelIndex => PreviousBeatChannel ? 2 : -1;
+
+    /// <summary>Index of the long-template channel, or −1 when the spec has none.</summary>
+    public int LongTemplateChannelIndex => LongTemplateBeats > 0 ? Channels - 1 : -1;
+
     /// <summary>The RR feature names, in the order of <see cref="BeatFeatures.Rr"/>.</summary>
-    public static IReadOnlyList<string> RrFeatureNames { get; } =
-        ["pre_rr_s", "post_rr_s", "local_rr_s", "pre_ratio", "post_ratio", "post_pre_ratio"];
+    public IReadOnlyList<string> RrFeatureNames => LongRrIntervals > 0 ? LongRrNames : BaseRrNames;
+
+    /// <summary>Number of RR features per beat (see <see cref="RrFeatureNames"/>).</summary>
+    public int RrFeatureCount => RrFeatureNames.Count;
+
+    /// <summary>Whether the window has the previous-beat channel (this beat's channel 0 minus the previous beat's; zeros for the first).</summary>
+    public bool PreviousBeatChannel { get; init; }
+
+    /// <summary>
+    /// Previous normalised windows (at most) whose element-wise median is the long template of the last channel, the
+    /// stream's dominant morphology; 0 for no such channel.
+    /// </summary>
+    public int LongTemplateBeats { get; init; }
+
+    /// <summary>
+    /// RR intervals (at most) ending at a beat whose median is the long RR baseline <c>long_rr_s</c>, which adds
+    /// <c>long_rr_s</c>, <c>pre_rr / long_rr</c> and <c>post_rr / long_rr</c> to the RR features; 0 for none.
+    /// </summary>
+    public int LongRrIntervals { get; init; }
 
     /// <summary>Spec version number.</summary>
     public required int Version { get; init; }
@@ -114,6 +186,13 @@ public sealed record BeatWindowSpec
             throw new ArgumentException(
                 $"TemplateBeats ({TemplateBeats}), AmplitudeBeats ({AmplitudeBeats}) and LocalRrIntervals ({LocalRrIntervals}) must be at least 1.",
                 nameof(TemplateBeats));
+        }
+
+        if (LongTemplateBeats < 0 || LongRrIntervals < 0)
+        {
+            throw new ArgumentException(
+                $"LongTemplateBeats ({LongTemplateBeats}) and LongRrIntervals ({LongRrIntervals}) must be 0 (none) or more.",
+                nameof(LongTemplateBeats));
         }
 
         if (!(AmplitudeFloorMv > 0) || !double.IsFinite(AmplitudeFloorMv))

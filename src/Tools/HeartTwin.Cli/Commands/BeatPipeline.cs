@@ -40,7 +40,8 @@ internal static class BeatPipeline
 
     /// <summary>
     /// Loads the model named by <paramref name="modelPath"/> (its .onnx or its card), or every model of the models folder.
-    /// The registry owns the models; its <see cref="ModelRegistry.Default"/> is the one to use, checked against spec v1.
+    /// The registry owns the models; its <see cref="ModelRegistry.Default"/> is the one to use, checked against the spec
+    /// version its card names (<see cref="SpecFor"/>), which is what <see cref="Run"/> cuts for it.
     /// </summary>
     public static ModelRegistry LoadModels(string? modelPath)
     {
@@ -60,7 +61,7 @@ internal static class BeatPipeline
                 registry.Register(Path.ChangeExtension(modelPath, ".json"));
             }
 
-            registry.Default.EnsureCompatible(BeatInputSpec.From(BeatWindowSpec.Version1));
+            registry.Default.EnsureCompatible(BeatInputSpec.From(SpecFor(registry.Default)));
             return registry;
         }
         catch
@@ -86,9 +87,19 @@ internal static class BeatPipeline
         return new RecordBeatFeatures(name, leadName, fs, record.Length, detections, features);
     }
 
+    /// <summary>The beat window spec a model was trained on, by its card's <c>spec_version</c>.</summary>
+    /// <exception cref="UsageException">This build knows no spec of that version.</exception>
+    public static BeatWindowSpec SpecFor(BeatClassifier model)
+    {
+        var version = model.Card.Input.SpecVersion;
+        return version is 1 or 2
+            ? BeatWindowSpec.FromVersion(version)
+            : throw new UsageException($"model {model.Id} was trained on beat window spec version {version}; this build cuts versions 1 and 2 only.");
+    }
+
     public static ClassifiedRecord Run(WfdbDatabase database, string name, BeatClassifier model)
     {
-        var (_, _, fs, length, _, features) = Extract(database, name, BeatWindowSpec.Version1);
+        var (_, _, fs, length, _, features) = Extract(database, name, SpecFor(model));
         var n = features.Count;
         var beatLength = model.BeatLength;
         var rrLength = model.RrFeatureCount;

@@ -27,10 +27,15 @@ internal static class DatasetBeatsCommand
         var db = CommonOptions.Database();
         var output = new Option<string>("--out") { Description = "The .npz file to write; the sidecar FILE.json is written beside it.", Required = true };
         var records = CommonOptions.Records("export");
-        var command = new Command("beats", "Export beat windows, RR features and AAMI labels for training the beat model (NumPy .npz).") { db, output, records };
+        var specVersion = new Option<int>("--spec")
+        {
+            Description = "The beat window spec version of docs/beat-model-contract.md (1 or 2).",
+            DefaultValueFactory = _ => 1,
+        };
+        var command = new Command("beats", "Export beat windows, RR features and AAMI labels for training the beat model (NumPy .npz).") { db, output, records, specVersion };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var manifest = Export(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(output)!);
+            var manifest = Export(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(output)!, parse.GetValue(specVersion));
             WriteSummary(manifest, parse.GetValue(output)!, stdout);
             return 0;
         }));
@@ -38,9 +43,14 @@ internal static class DatasetBeatsCommand
     }
 
     /// <summary>Builds the dataset and writes FILE.npz and FILE.json; returns the sidecar's content.</summary>
-    public static BeatDatasetManifest Export(string dbDir, string? recordList, string outPath)
+    public static BeatDatasetManifest Export(string dbDir, string? recordList, string outPath, int specVersion = 1)
     {
-        var spec = BeatWindowSpec.Version1;
+        if (specVersion is not (1 or 2))
+        {
+            throw new UsageException($"--spec {specVersion} is not a beat window spec version; use 1 or 2.");
+        }
+
+        var spec = BeatWindowSpec.FromVersion(specVersion);
         var fullOut = Path.GetFullPath(outPath);
         var outDir = Path.GetDirectoryName(fullOut)!;
         if (!Directory.Exists(outDir))
@@ -70,7 +80,7 @@ internal static class DatasetBeatsCommand
         int total = results.Sum(r => r.Labels.Count);
         int length = spec.FeatureLength;
         var x = new float[(long)total * length];
-        var rr = new float[(long)total * BeatWindowSpec.RrFeatureCount];
+        var rr = new float[(long)total * spec.RrFeatureCount];
         var y = new long[total];
         var sample = new long[total];
         var record = new string[total];
@@ -80,7 +90,7 @@ internal static class DatasetBeatsCommand
             for (int k = 0; k < r.Labels.Count; k++, at++)
             {
                 r.Features[k].Window.CopyTo(x, (long)at * length);
-                r.Features[k].Rr.CopyTo(rr, (long)at * BeatWindowSpec.RrFeatureCount);
+                r.Features[k].Rr.CopyTo(rr, (long)at * spec.RrFeatureCount);
                 y[at] = (long)r.Labels[k];
                 sample[at] = r.Features[k].SampleIndex;
                 record[at] = r.Record;
@@ -88,8 +98,8 @@ internal static class DatasetBeatsCommand
         }
 
         var npz = new NpzWriter()
-            .Add("x", x, total, BeatWindowSpec.Channels, spec.WindowSamples)
-            .Add("rr", rr, total, BeatWindowSpec.RrFeatureCount)
+            .Add("x", x, total, spec.Channels, spec.WindowSamples)
+            .Add("rr", rr, total, spec.RrFeatureCount)
             .Add("y", y, total)
             .AddStrings("record", record, RecordNameWidth)
             .Add("sample", sample, total);
@@ -174,18 +184,23 @@ internal static class DatasetBeatsCommand
         return new BeatDatasetManifest(
             "hearttwin-beats",
             new BeatDatasetSpec(
-                spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, BeatWindowSpec.Channels,
+                spec.Version, spec.SampleRateHz, spec.WindowSamples, -spec.SamplesBeforeFiducial, spec.Channels,
                 "rhythm lead (MLII, II, MLI, I, MLIII, III, else the first ECG lead)",
                 new BeatDatasetFilter(spec.BaselineCutoffHz, spec.BaselineOrder, spec.LowPassCutoffHz, spec.LowPassOrder, null),
                 spec.FiducialDelayFrequencyHz, spec.TemplateBeats, spec.AmplitudeBeats, spec.AmplitudeFloorMv, spec.LocalRrIntervals,
-                BeatWindowSpec.RrFeatureNames),
+                spec.RrFeatureNames)
+            {
+                PreviousBeatChannel = spec.Version >= 2 ? spec.PreviousBeatChannel : null,
+                LongTemplateBeats = spec.Version >= 2 ? spec.LongTemplateBeats : null,
+                LongRrIntervals = spec.Version >= 2 ? spec.LongRrIntervals : null,
+            },
             database.Name,
             BeatMatcher.DefaultWindowMs,
             AamiMapping.Labels,
             new Dictionary<string, BeatDatasetArray>
             {
-                ["x"] = new("float32", [total, BeatWindowSpec.Channels, spec.WindowSamples]),
-                ["rr"] = new("float32", [total, BeatWindowSpec.RrFeatureCount]),
+                ["x"] = new("float32", [total, spec.Channels, spec.WindowSamples]),
+                ["rr"] = new("float32", [total, spec.RrFeatureCount]),
                 ["y"] = new("int64", [total]),
                 ["record"] = new(Npy.Unicode(RecordNameWidth), [total]),
                 ["sample"] = new("int64", [total]),
@@ -251,7 +266,23 @@ internal sealed record BeatDatasetSpec(
     [property: JsonPropertyName("amplitude_beats")] int AmplitudeBeats,
     [property: JsonPropertyName("amplitude_floor_mv")] double AmplitudeFloorMv,
     [property: JsonPropertyName("local_rr_intervals")] int LocalRrIntervals,
-    [property: JsonPropertyName("rr_features")] IReadOnlyList<string> RrFeatures);
+    [property: JsonPropertyName("rr_features")] IReadOnlyList<string> RrFeatures)
+{
+    /// <summary>Spec v2: whether channel 2 is the difference from the previous beat (absent in v1, so v1 sidecars keep their bytes).</summary>
+    [JsonPropertyName("previous_beat_channel")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? PreviousBeatChannel { get; init; }
+
+    /// <summary>Spec v2: the long template's depth in beats (the last channel), 0 for none.</summary>
+    [JsonPropertyName("long_template_beats")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? LongTemplateBeats { get; init; }
+
+    /// <summary>Spec v2: intervals in the long RR baseline's median, 0 for none.</summary>
+    [JsonPropertyName("long_rr_intervals")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? LongRrIntervals { get; init; }
+}
 
 /// <summary>The filter settings of the spec.</summary>
 internal sealed record BeatDatasetFilter(
