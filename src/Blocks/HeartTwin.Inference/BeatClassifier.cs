@@ -218,6 +218,25 @@ public sealed class BeatClassifier : IDisposable
             return;
         }
 
+        fixed (float* pBeats = beats)
+        fixed (float* pRr = rr)
+        fixed (float* pOut = probabilities)
+        {
+            // Large batches run in chunks: ONNX Runtime's intermediate tensors for hundreds of beats overflow the CPU's
+            // caches, and batch 512 ran at half the beats per second of batch 64 (docs/benchmarks.md).
+            for (var start = 0; start < batch; start += MaxRunBatch)
+            {
+                var n = Math.Min(MaxRunBatch, batch - start);
+                Run(pBeats + ((long)start * BeatLength), pRr + ((long)start * RrFeatureCount), pOut + ((long)start * ClassCount), n);
+            }
+        }
+    }
+
+    /// <summary>Beats per ONNX Runtime call; larger batches are split (see <see cref="Classify(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float})"/>).</summary>
+    public const int MaxRunBatch = 64;
+
+    private unsafe void Run(float* pBeats, float* pRr, float* pOut, int batch)
+    {
         var s = t_scratch ??= new Scratch();
         s.BeatShape[0] = batch;
         s.BeatShape[1] = Channels;
@@ -227,27 +246,22 @@ public sealed class BeatClassifier : IDisposable
         s.OutputShape[0] = batch;
         s.OutputShape[1] = ClassCount;
 
-        fixed (float* pBeats = beats)
-        fixed (float* pRr = rr)
-        fixed (float* pOut = probabilities)
+        var memory = OrtMemoryInfo.DefaultInstance;
+        using var beatValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.BeatShape, (IntPtr)pBeats, (long)batch * BeatLength * sizeof(float));
+        using var rrValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.RrShape, (IntPtr)pRr, (long)batch * RrFeatureCount * sizeof(float));
+        using var outValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.OutputShape, (IntPtr)pOut, (long)batch * ClassCount * sizeof(float));
+        s.Inputs[0] = beatValue;
+        s.Inputs[1] = rrValue;
+        s.Outputs[0] = outValue;
+        try
         {
-            var memory = OrtMemoryInfo.DefaultInstance;
-            using var beatValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.BeatShape, (IntPtr)pBeats, beatFloats * sizeof(float));
-            using var rrValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.RrShape, (IntPtr)pRr, rrFloats * sizeof(float));
-            using var outValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, s.OutputShape, (IntPtr)pOut, outFloats * sizeof(float));
-            s.Inputs[0] = beatValue;
-            s.Inputs[1] = rrValue;
-            s.Outputs[0] = outValue;
-            try
-            {
-                _session.Run(_runOptions, _inputNames, s.Inputs, _outputNames, s.Outputs);
-            }
-            finally
-            {
-                s.Inputs[0] = null!;
-                s.Inputs[1] = null!;
-                s.Outputs[0] = null!;
-            }
+            _session.Run(_runOptions, _inputNames, s.Inputs, _outputNames, s.Outputs);
+        }
+        finally
+        {
+            s.Inputs[0] = null!;
+            s.Inputs[1] = null!;
+            s.Outputs[0] = null!;
         }
     }
 
