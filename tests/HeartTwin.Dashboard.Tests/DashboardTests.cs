@@ -52,7 +52,7 @@ public sealed class DashboardTests(DashboardFixture twin)
         var page = await OpenTwinAsync(DashboardFixture.PatientA);
         await EventuallyAsync(async () => await DrawnUntilAsync(page) is not null, "the live ECG to be drawn");
 
-        // Record 119 has two leads; each is a strip of its own with ink on it.
+        // Record 203 has two leads; each is a strip of its own with ink on it.
         (await page.Locator("[data-testid=live-ecg] .strip").CountAsync()).ShouldBe(2);
         var ink = await page.EvaluateAsync<int[]>(InkScript, "[data-testid=live-ecg] canvas");
         ink.Length.ShouldBe(2);
@@ -112,7 +112,7 @@ public sealed class DashboardTests(DashboardFixture twin)
     {
         var page = await OpenTwinAsync(DashboardFixture.PatientA);
         var item = page.Locator("li.event[data-event-type=ventricular-run]").First;
-        await item.WaitForAsync(new LocatorWaitForOptions { Timeout = 45_000 });
+        await item.WaitForAsync(new LocatorWaitForOptions { Timeout = 120_000 }); // the record's first run is 47 s in, its third 106 s
         (await item.InnerTextAsync()).ShouldContain("Ventricular run");
 
         await item.ClickAsync();
