@@ -10,6 +10,28 @@ namespace HeartTwin.Connector.Tests;
 public sealed class MqttIngestionTests
 {
     [Fact]
+    public async Task A_host_with_devices_connected_stops_at_once_and_closes_their_connections()
+    {
+        var host = await TestHost.StartAsync();
+        var credentials = await host.RegisterAsync("dev-stopping");
+        using var client = await host.ConnectMqttAsync(credentials);
+        client.IsConnected.ShouldBeTrue();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await host.DisposeAsync();
+
+        // Kestrel waits for its open connections when it stops; an MQTT connection left open made every shutdown with a
+        // device connected last the host's whole shutdown timeout (30 s).
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 100 && client.IsConnected; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        client.IsConnected.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task QoS1_batches_in_JSON_and_binary_are_stored_bit_for_bit_before_their_PUBACK()
     {
         await using var host = await TestHost.StartAsync();

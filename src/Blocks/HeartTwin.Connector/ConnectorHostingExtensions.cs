@@ -3,6 +3,7 @@ using System.Net;
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -104,7 +105,8 @@ public static class ConnectorHostingExtensions
         listen.Use(next => async connection =>
         {
             var broker = listen.ApplicationServices.GetRequiredService<MqttServer>();
-            using var patience = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+            var stopping = listen.ApplicationServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, stopping);
             patience.CancelAfter(TimeSpan.FromSeconds(30));
             try
             {
@@ -119,6 +121,11 @@ public static class ConnectorHostingExtensions
                 return;
             }
 
+            // Kestrel stops before the hosted broker and waits for every open connection to close, but an MQTT connection
+            // never closes by itself: with devices connected, a shutdown waited the host's whole timeout (30 s). So the
+            // connections close as the host begins to stop. A device's unacknowledged batch is sent again after it
+            // reconnects (QoS 1), and the twin ignores a batch it already holds, so nothing is lost or stored twice.
+            using var closeOnStop = stopping.Register(static c => ((ConnectionContext)c!).Abort(), connection);
             await next(connection).ConfigureAwait(false);
         });
         listen.UseMqtt();
