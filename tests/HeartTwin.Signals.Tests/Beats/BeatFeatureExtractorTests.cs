@@ -218,30 +218,7 @@ public class BeatFeatureExtractorTests
         var beats = database.ReadAnnotations("208").Where(a => AamiMapping.FromCode(a.Code) is not null).Select(a => a.Sample).ToArray();
         var offline = BeatFeatureExtractor.ExtractAll(lead, 360, beats, Spec);
 
-        var random = new Random(20261123);
-        var extractor = new BeatFeatureExtractor(Spec, 360);
-        var streamed = new List<BeatFeatures>();
-        int fed = 0, next = 0;
-        while (fed < lead.Length)
-        {
-            int n = Math.Min(lead.Length - fed, random.Next(1, 3000));
-            extractor.Process(lead.AsSpan(fed, n), streamed);
-            fed += n;
-
-            // Register the beats the stream has passed, each up to 2 s late (as a detector would, and later).
-            long lateness = random.Next(0, 720);
-            while (next < beats.Length && beats[next] + lateness < fed)
-            {
-                extractor.AddBeat(beats[next++], streamed);
-            }
-        }
-
-        while (next < beats.Length)
-        {
-            extractor.AddBeat(beats[next++], streamed);
-        }
-
-        extractor.Flush(streamed);
+        var streamed = StreamInRandomChunks(Spec, lead, beats, seed: 20261123);
 
         streamed.Count.ShouldBe(offline.Count);
         for (int i = 0; i < offline.Count; i++)
@@ -374,5 +351,36 @@ public class BeatFeatureExtractorTests
         e.AddBeat(360, done);
         e.Flush(done);
         done.Count.ShouldBe(2);
+    }
+
+    /// <summary>
+    /// Streams <paramref name="lead"/> (360 Hz) in random chunks of 1–3,000 samples and registers each beat once the stream
+    /// has passed it, up to 2 s late (as a detector would, and later); then flushes.
+    /// </summary>
+    internal static List<BeatFeatures> StreamInRandomChunks(BeatWindowSpec spec, float[] lead, long[] beats, int seed)
+    {
+        var random = new Random(seed);
+        var extractor = new BeatFeatureExtractor(spec, 360);
+        var streamed = new List<BeatFeatures>();
+        int fed = 0, next = 0;
+        while (fed < lead.Length)
+        {
+            int n = Math.Min(lead.Length - fed, random.Next(1, 3000));
+            extractor.Process(lead.AsSpan(fed, n), streamed);
+            fed += n;
+            long lateness = random.Next(0, 720);
+            while (next < beats.Length && beats[next] + lateness < fed)
+            {
+                extractor.AddBeat(beats[next++], streamed);
+            }
+        }
+
+        while (next < beats.Length)
+        {
+            extractor.AddBeat(beats[next++], streamed);
+        }
+
+        extractor.Flush(streamed);
+        return streamed;
     }
 }

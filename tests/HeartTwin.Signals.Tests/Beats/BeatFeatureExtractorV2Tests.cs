@@ -175,28 +175,7 @@ public class BeatFeatureExtractorV2Tests
         var (lead, beats) = Record("203", minutes: 8);
         var offline = BeatFeatureExtractor.ExtractAll(lead, 360, beats, V2);
 
-        var random = new Random(3);
-        var extractor = new BeatFeatureExtractor(V2, 360);
-        var streamed = new List<BeatFeatures>();
-        int fed = 0, next = 0;
-        while (fed < lead.Length)
-        {
-            int n = Math.Min(lead.Length - fed, random.Next(1, 3000));
-            extractor.Process(lead.AsSpan(fed, n), streamed);
-            fed += n;
-            long lateness = random.Next(0, 720);
-            while (next < beats.Length && beats[next] + lateness < fed)
-            {
-                extractor.AddBeat(beats[next++], streamed);
-            }
-        }
-
-        while (next < beats.Length)
-        {
-            extractor.AddBeat(beats[next++], streamed);
-        }
-
-        extractor.Flush(streamed);
+        var streamed = BeatFeatureExtractorTests.StreamInRandomChunks(V2, lead, beats, seed: 3);
 
         streamed.Count.ShouldBe(offline.Count);
         for (int i = 0; i < offline.Count; i++)
