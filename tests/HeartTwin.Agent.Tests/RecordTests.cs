@@ -99,10 +99,28 @@ public sealed class RecordTests(ITestOutputHelper output)
         last.SdnnMs.ShouldNotBeNull().ShouldBeGreaterThan(0);
         last.RmssdMs.ShouldNotBeNull();
         last.Pnn50Percent.ShouldNotBeNull().ShouldBeInRange(0, 100);
-        last.ModelId.ShouldBe("beat-cnn@2.0.0");
+        last.ModelId.ShouldBe("beat-cnn@2.1.0");
         last.BeatCounts["N"].ShouldBeGreaterThan(0);
         last.Rhythm.ShouldBe(RhythmLabels.Regular);
         checks.ShouldBe(5);
+    }
+
+    [Theory]
+    [Trait("Regression", "issue-3")]
+    [InlineData("220", 94, 75L, 125L)] // 94 atrial premature beats in sinus rhythm
+    [InlineData("203", 2, 0L, 80L)] // AF and flutter for most of the record: no beat in AF is a premature S beat
+    public async Task Premature_supraventricular_beats_are_counted_S_outside_AF(string name, int annotated, long min, long max)
+    {
+        var record = RecordBeats.Load(name);
+        record.Symbols.Count(s => s is "A" or "a" or "J" or "S").ShouldBe(annotated);
+        await using var agent = await AgentHarness.StartAsync();
+
+        await agent.FeedAsync(record.Messages("p1", "d1", Start));
+
+        var state = agent.Recorder.LatestState("p1").ShouldNotBeNull();
+        long s = state.BeatCounts.GetValueOrDefault("S");
+        output.WriteLine($"{name}: {annotated} annotated S, {s} counted S; counts {string.Join(", ", state.BeatCounts.Select(kv => $"{kv.Key} {kv.Value}"))}");
+        s.ShouldBeInRange(min, max);
     }
 
     /// <summary>The signal times of the first V beat of every run of at least <paramref name="length"/> annotated V beats.</summary>

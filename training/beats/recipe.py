@@ -44,6 +44,8 @@ def load_dataset(path):
     spec v2: 4 and 9), checked against the sidecar's spec where there is one."""
     d = np.load(path)
     data = {k: d[k] for k in ["x", "rr", "y", "record", "sample"]}
+    if "af" in d.files:  # the AF detector's per-beat flag (exports since the premature-S decision)
+        data["af"] = d["af"]
     assert data["x"].dtype == np.float32 and data["x"].ndim == 3 and data["x"].shape[2] == 128, data["x"].shape
     assert data["rr"].dtype == np.float32 and data["rr"].ndim == 2 and data["rr"].shape[1] >= 1, data["rr"].shape
     assert data["y"].dtype == np.int64
@@ -327,7 +329,29 @@ def pick_test_vectors(data, seed, per_class=(2, 2, 2, 1, 1)):
     return picks
 
 
-def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tolerance, macs, params):
+def decision_rule(cfg, sidecar, data):
+    """The card's `decision` object, or None when it is off or the dataset cannot support it (no long RR baseline or no AF flags)."""
+    names = sidecar.get("spec", {}).get("rr_features", [])
+    if cfg.premature_s_ratio is None or "pre_long_ratio" not in names or "af" not in data:
+        return None
+    return {"premature_supraventricular": {"rr_feature": "pre_long_ratio", "max_ratio": cfg.premature_s_ratio, "normal_in_af": True}}
+
+
+def apply_decision(rule, y_pred, data, sidecar):
+    """What BeatClassifier.Decide does in C#: a beat predicted N or S is S when premature and not in AF, else N."""
+    r = rule["premature_supraventricular"]
+    ratio = data["rr"][:, sidecar["spec"]["rr_features"].index(r["rr_feature"])]
+    premature = ratio < r["max_ratio"]  # NaN compares False: not premature
+    if r["normal_in_af"]:
+        premature &= data["af"] == 0
+    out = y_pred.copy()
+    sv = (y_pred == 0) | (y_pred == 1)
+    out[sv & premature] = 1
+    out[sv & ~premature] = 0
+    return out
+
+
+def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tolerance, macs, params, rule=None, after=None):
     spec = sidecar.get("spec", {})
     version = spec.get("version", 1)
     normalisation = ("channel 0: window minus its median, divided by the median peak-to-peak of the last up to 32 windows "
@@ -346,8 +370,9 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
         "tensors": {"beat": "beat", "rr": "rr", "output": "probabilities"},
         "dataset_spec": spec,
     }
-    return {
-        "name": "beat-cnn", "version": f"{version}.0.0", "task": "beat-classification",
+    # The minor version counts decision changes over the same network inputs: 2.1.0 is spec v2 with the premature-S rule.
+    card = {
+        "name": "beat-cnn", "version": f"{version}.{0 if rule is None else 1}.0", "task": "beat-classification",
         "onnx": "beat-cnn.onnx", "onnx_sha256": onnx_sha, "opset": 17,
         "input": input_spec,
         "labels": LABELS,
@@ -365,6 +390,13 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
                              "reproducibility_tolerance_pct": tolerance},
         "test_vectors": test_vectors,
     }
+    if rule is not None:
+        card["decision"] = rule
+        card["cross_validation"]["after_decision"] = {
+            "scheme": "the same out-of-fold predictions, then the decision with the dataset's AF flags",
+            "classes": after["classes"],
+            "confusion": {"labels": LABELS, "rows": "true", "columns": "predicted", "matrix": after["matrix"]}}
+    return card
 
 
 def architecture(cfg, channels, n_rr):
@@ -407,6 +439,9 @@ class Config:
         self.feat_dropout = 0.0
         self.sampling = "class"
         self.rr_use = None  # None: every RR feature of the dataset; a list of indices (experiments) picks some
+        # The decision after the network (docs/beat-model-contract.md): a beat called N or S is S when pre_rr / long_rr is below
+        # this and the AF detector does not put it in AF. 0.8 (20% early) is the usual Holter prematurity criterion; None: argmax only.
+        self.premature_s_ratio = 0.8
         self.ensemble = 2 if quick else 5
         self.verbose = False
         for k, v in over.items():
@@ -438,10 +473,19 @@ def run(args, log=print):
     log(f"cross-validation ({len(folds)} folds, {cfg.epochs} epochs each)")
     m, stats, y_pred = cross_validate(data, folds, cfg, args.seed, log)
     log(format_table(stats, m))
+    rule = decision_rule(cfg, sidecar, data)
+    after = None
+    if rule is not None:
+        y_dec = apply_decision(rule, y_pred, data, sidecar)
+        m_dec = confusion(data["y"], y_dec)
+        after = {"classes": class_stats(m_dec), "matrix": m_dec.tolist()}
+        log("after the decision (premature S rule, AF flags from the dataset):")
+        log(format_table(after["classes"], m_dec))
     t_cv = time.time() - t_start
     if args.cv_only:  # experiments: keep the out-of-fold predictions, skip the final fit
         os.makedirs(args.out, exist_ok=True)
-        np.savez(os.path.join(args.out, "oof.npz"), y=data["y"], pred=y_pred, record=data["record"])
+        np.savez(os.path.join(args.out, "oof.npz"), y=data["y"], pred=y_pred, record=data["record"],
+                 decided=y_dec if rule is not None else y_pred)
         log(f"cross-validation only: {t_cv:.0f} s")
         return None
 
@@ -468,7 +512,7 @@ def run(args, log=print):
     params = sum(p.numel() for p in model.parameters())
     cv = {"classes": stats, "matrix": m.tolist(), "beats": len(data["y"]),
           "class_counts": {n: int(c) for n, c in zip(LABELS, counts)}}
-    card = model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, args.tolerance, macs, params)
+    card = model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, args.tolerance, macs, params, rule, after)
     card["training"]["wall_s"] = {"cross_validation": round(t_cv), "total": round(time.time() - t_start)}
     card_path = os.path.join(args.out, "beat-cnn.json")
     with open(card_path, "w") as f:

@@ -115,14 +115,20 @@ def to_spec2(arrays):
             pre = rr[idx[max(0, j - 99):j + 1], 0]
             long_rr = np.median(pre)
             rr2[i, 6:] = [long_rr, rr[i, 0] / long_rr, rr[i, 1] / long_rr]
-    return dict(arrays, x=x2, rr=rr2)
+    # The AF detector's flags: the last quarter of every third record is "in AF" (the decision calls no beat there S).
+    af = np.zeros(n, np.int64)
+    for k, name in enumerate(dict.fromkeys(rec)):
+        idx = np.flatnonzero(rec == name)
+        if k % 3 == 0:
+            af[idx[3 * len(idx) // 4:]] = 1
+    return dict(arrays, x=x2, rr=rr2, af=af)
 
 
 def save_npz(path, arrays, records):
     """Writes an uncompressed .npz (zip entries in a fixed order, fixed timestamps) and its sidecar .json."""
     tmp = path + ".tmp"
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
-        for key in ["x", "rr", "y", "record", "sample"]:
+        for key in [k for k in ["x", "rr", "y", "record", "sample", "af"] if k in arrays]:
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
             z.writestr(zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue())

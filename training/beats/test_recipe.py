@@ -109,12 +109,44 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
         self.assertEqual(info["inputs"], {"beat": ["batch", 4, 128], "rr": ["batch", 9]})
 
     def test_card_states_spec_version_2(self):
-        self.assertEqual(self.card["version"], "2.0.0")
+        self.assertEqual(self.card["version"], "2.1.0")  # .1: the premature-S decision
         self.assertEqual(self.card["input"]["spec_version"], 2)
         self.assertEqual(self.card["input"]["channels"], 4)
         self.assertEqual(len(self.card["input"]["rr_features"]), 9)
         self.assertEqual(len(self.card["test_vectors"][0]["beat"]), 4)
         self.assertIn("channel 3", self.card["input"]["normalisation"])
+
+    def test_card_carries_the_premature_s_decision_and_its_cross_validation(self):
+        self.assertEqual(self.card["decision"], {"premature_supraventricular": {
+            "rr_feature": "pre_long_ratio", "max_ratio": 0.8, "normal_in_af": True}})
+        after = self.card["cross_validation"]["after_decision"]
+        before = np.array(self.card["cross_validation"]["confusion"]["matrix"])
+        m = np.array(after["confusion"]["matrix"])
+        self.assertEqual(m.sum(), before.sum())
+        # the rule only moves beats between the N and S columns
+        np.testing.assert_array_equal(m[:, 2:], before[:, 2:])
+        np.testing.assert_array_equal(m[:, :2].sum(1), before[:, :2].sum(1))
+
+    def test_decision_calls_premature_beats_s_and_never_in_af(self):
+        d = np.load(self.data)
+        data = {k: d[k] for k in d.files}
+        sidecar = {"spec": {"rr_features": synth.RR_FEATURES_V2}}
+        rule = recipe.decision_rule(recipe.Config(), sidecar, data)
+        y_pred = np.where(np.isin(data["y"], [0, 1]), 0, data["y"])  # a network that calls every S beat N
+        out = recipe.apply_decision(rule, y_pred, data, sidecar)
+        premature = data["rr"][:, 7] < 0.8
+        sv = np.isin(y_pred, [0, 1])
+        np.testing.assert_array_equal(out[sv & premature & (data["af"] == 0)], 1)
+        np.testing.assert_array_equal(out[sv & (data["af"] == 1)], 0)
+        np.testing.assert_array_equal(out[~sv], y_pred[~sv])
+        self.assertGreater(((out == 1) & (data["y"] == 1)).sum(), 0.5 * ((data["y"] == 1) & (data["af"] == 0)).sum())
+
+    def test_no_decision_without_af_flags_or_a_long_rr_baseline(self):
+        d = np.load(self.data)
+        data = {k: d[k] for k in d.files if k != "af"}
+        self.assertIsNone(recipe.decision_rule(recipe.Config(), {"spec": {"rr_features": synth.RR_FEATURES_V2}}, data))
+        data["af"] = d["af"]
+        self.assertIsNone(recipe.decision_rule(recipe.Config(), {"spec": {"rr_features": synth.RR_FEATURES}}, data))
 
     def test_onnx_computes_what_pytorch_computed(self):
         tv = self.card["test_vectors"]

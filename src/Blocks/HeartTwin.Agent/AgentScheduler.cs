@@ -170,6 +170,20 @@ internal sealed partial class AgentScheduler(
 
     private async Task ClassifyAsync(List<TwinWork> work, CancellationToken cancellationToken)
     {
+        // The rhythm each beat arrives in: a model's decision may depend on it (a beat in AF is never a premature S beat).
+        // The AF episode state is the one known before this run's beats are folded, so the first beats of an episode,
+        // before the detector has confirmed it, are judged as outside AF.
+        foreach (var item in work)
+        {
+            lock (item.Twin.Gate)
+            {
+                foreach (var b in item.Beats)
+                {
+                    b.InAf = item.Twin.Devices.TryGetValue(b.DeviceId, out var stream) && stream.AfActive;
+                }
+            }
+        }
+
         // One request for every patient's beats (per feature spec, split at MaxBatchBeats): the model runs batched.
         foreach (var group in work.SelectMany(w => w.Beats).GroupBy(b => (b.FeatureSpec, b.WindowLength, b.RrLength)))
         {
@@ -180,17 +194,19 @@ internal sealed partial class AgentScheduler(
                 var (spec, windowLength, rrLength) = group.Key;
                 var windows = new float[count * windowLength];
                 var rr = new float[count * rrLength];
+                var inAf = new bool[count];
                 for (int i = 0; i < count; i++)
                 {
                     var b = beats[start + i];
                     Array.Copy(b.Windows, b.WindowOffset, windows, i * windowLength, windowLength);
                     Array.Copy(b.RrFeatures, b.RrOffset, rr, i * rrLength, rrLength);
+                    inAf[i] = b.InAf;
                 }
 
                 try
                 {
                     var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
-                        new ClassifyBeatsRequest(spec, count, windows, rr, string.IsNullOrEmpty(_options.Model) ? null : _options.Model), cancellationToken).ConfigureAwait(false);
+                        new ClassifyBeatsRequest(spec, count, windows, rr, string.IsNullOrEmpty(_options.Model) ? null : _options.Model, inAf), cancellationToken).ConfigureAwait(false);
                     Apply(result, beats, start, count);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -215,15 +231,27 @@ internal sealed partial class AgentScheduler(
             throw new InvalidOperationException($"Inference answered {result.Probabilities.Length} probabilities for {count} beats of {classes} classes.");
         }
 
+        if (result.Classes is { } decided && (decided.Length != count || decided.Any(c => (uint)c >= (uint)classes)))
+        {
+            throw new InvalidOperationException($"Inference answered {decided.Length} classes for {count} beats, or a class outside its {classes} labels.");
+        }
+
         for (int i = 0; i < count; i++)
         {
             var p = result.Probabilities.AsSpan(i * classes, classes);
             int best = 0;
-            for (int k = 1; k < classes; k++)
+            if (result.Classes is { } c)
             {
-                if (p[k] > p[best])
+                best = c[i]; // the model's decision rule, which may overrule the most probable label
+            }
+            else
+            {
+                for (int k = 1; k < classes; k++)
                 {
-                    best = k;
+                    if (p[k] > p[best])
+                    {
+                        best = k;
+                    }
                 }
             }
 

@@ -15,6 +15,9 @@ internal sealed record PendingBeat(
 
     /// <summary>The model that classified it, name@version.</summary>
     public string? ModelId { get; set; }
+
+    /// <summary>Whether its stream was in an AF episode when it was sent for classification.</summary>
+    public bool InAf { get; set; }
 }
 
 /// <summary>

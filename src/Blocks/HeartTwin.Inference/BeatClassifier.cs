@@ -24,6 +24,10 @@ public sealed class BeatClassifier : IDisposable
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly string[] _labels;
+    private readonly PrematureSupraventricularRule? _prematureRule;
+    private readonly int _prematureFeature = -1;
+    private readonly int _normalLabel = -1;
+    private readonly int _supraventricularLabel = -1;
     private int _disposed;
 
     private BeatClassifier(ModelCard card, string cardPath, string onnxPath, InferenceSession session, BeatClassifierOptions options)
@@ -42,6 +46,13 @@ public sealed class BeatClassifier : IDisposable
         RrFeatureCount = card.Input.RrFeatures.Count;
         MaxBatch = options.MaxBatch;
         IntraOpThreads = options.IntraOpThreads;
+        if (card.Decision?.PrematureSupraventricular is { } rule)
+        {
+            _prematureRule = rule;
+            _prematureFeature = IndexOf(card.Input.RrFeatures, rule.RrFeature);
+            _normalLabel = IndexOf(card.Labels, "N");
+            _supraventricularLabel = IndexOf(card.Labels, "S");
+        }
     }
 
     /// <summary>The model card.</summary>
@@ -232,6 +243,56 @@ public sealed class BeatClassifier : IDisposable
         }
     }
 
+    /// <summary>Whether the card's decision needs to know which beats lie in atrial fibrillation (see <see cref="Decide"/>).</summary>
+    public bool DecisionUsesRhythm => _prematureRule is { NormalInAf: true };
+
+    /// <summary>
+    /// Turns probabilities into classes as the card's <see cref="ModelCard.Decision"/> says: the most probable label (the
+    /// first on a tie), then, for a beat called N or S, the <see cref="PrematureSupraventricularRule"/> on its RR features.
+    /// </summary>
+    /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities, as <see cref="Classify(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float})"/> wrote them.</param>
+    /// <param name="rr">The same beats' RR features: batch × <see cref="RrFeatureCount"/> floats.</param>
+    /// <param name="inAf">For each beat, whether it lies in an AF episode; empty when the rhythm is unknown, and then a rule that
+    /// depends on it is not applied (the most probable label stands), since calling AF beats premature would flood S.</param>
+    /// <param name="batch">The number of beats.</param>
+    /// <param name="labels">Receives each beat's label index into <see cref="Labels"/>.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
+    public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (probabilities.Length < (long)batch * ClassCount || rr.Length < (long)batch * RrFeatureCount || labels.Length < batch
+            || (!inAf.IsEmpty && inAf.Length < batch))
+        {
+            throw new ArgumentException(Invariant(
+                $"Deciding {batch} beats needs {batch * ClassCount} probabilities, {batch * RrFeatureCount} RR features, {batch} labels and no or {batch} AF flags; got {probabilities.Length}, {rr.Length}, {labels.Length} and {inAf.Length}."));
+        }
+
+        var rule = _prematureRule;
+        bool apply = rule is not null && (!rule.NormalInAf || !inAf.IsEmpty);
+        for (int i = 0; i < batch; i++)
+        {
+            var p = probabilities.Slice(i * ClassCount, ClassCount);
+            int best = 0;
+            for (int k = 1; k < p.Length; k++)
+            {
+                if (p[k] > p[best])
+                {
+                    best = k;
+                }
+            }
+
+            if (apply && (best == _normalLabel || best == _supraventricularLabel))
+            {
+                // NaN (no baseline yet) compares false: not premature.
+                bool premature = rr[(i * RrFeatureCount) + _prematureFeature] < rule!.MaxRatio;
+                bool af = rule.NormalInAf && inAf[i];
+                best = premature && !af ? _supraventricularLabel : _normalLabel;
+            }
+
+            labels[i] = best;
+        }
+    }
+
     /// <summary>Beats per ONNX Runtime call; larger batches are split (see <see cref="Classify(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float})"/>).</summary>
     public const int MaxRunBatch = 64;
 
@@ -382,6 +443,19 @@ public sealed class BeatClassifier : IDisposable
 
     /// <inheritdoc/>
     public override string ToString() => Id;
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (string.Equals(names[i], name, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1; // the card's validation has refused a rule whose names are missing
+    }
 
     private static SessionOptions CreateSessionOptions(int intraOpThreads) => new()
     {

@@ -9,7 +9,7 @@ namespace HeartTwin.Inference;
 /// <summary>
 /// Answers <see cref="ClassifyBeatsRequest"/> on the bus: checks that the named feature specification is one the chosen
 /// model accepts, classifies the beats in batches of the model's <see cref="BeatClassifier.MaxBatch"/>, and returns the
-/// probabilities with the model's <c>name@version</c>.
+/// probabilities and each beat's class (after the card's decision rule, with the request's AF flags) with the model's <c>name@version</c>.
 /// </summary>
 /// <param name="registry">The loaded models.</param>
 public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
@@ -69,6 +69,12 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
                 nameof(request));
         }
 
+        if (request.InAf is { } inAf && inAf.Length != n)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The request declares {n} beats but holds {inAf.Length} AF flags; send one per beat, or none."), nameof(request));
+        }
+
         var probabilities = new float[n * model.ClassCount];
         for (int start = 0; start < n; start += model.MaxBatch)
         {
@@ -81,6 +87,8 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
                 probabilities.AsSpan(start * model.ClassCount, b * model.ClassCount));
         }
 
-        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities));
+        var classes = new int[n];
+        model.Decide(probabilities, request.RrFeatures, request.InAf, n, classes);
+        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities, classes));
     }
 }

@@ -45,6 +45,9 @@ public sealed class ModelCard
     /// <summary>The class labels, in the order of the output probabilities.</summary>
     public required IReadOnlyList<string> Labels { get; init; }
 
+    /// <summary>How probabilities become classes (<see cref="ModelDecision"/>); null for the most probable label.</summary>
+    public ModelDecision? Decision { get; init; }
+
     /// <summary>How the model was trained (informative; not checked).</summary>
     public ModelTraining? Training { get; init; }
 
@@ -164,6 +167,7 @@ public sealed class ModelCard
             Input.Validate(errors);
         }
 
+        Decision?.Validate(this, errors);
         ValidateTestVectors(errors);
         return errors;
     }
@@ -420,6 +424,9 @@ public sealed class ModelCrossValidation
 
     /// <summary>How far a re-run's metrics may differ, in percentage points.</summary>
     public double? ReproducibilityTolerancePct { get; init; }
+
+    /// <summary>The same out-of-fold predictions after the card's <see cref="ModelCard.Decision"/> (with the AF detector's flags); null without one.</summary>
+    public ModelCrossValidation? AfterDecision { get; init; }
 }
 
 /// <summary>One class's cross-validation counts and rates.</summary>

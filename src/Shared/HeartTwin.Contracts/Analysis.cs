@@ -39,13 +39,17 @@ public sealed record AnalysisRequested(string PatientId, string RequestedBy) : I
 /// <param name="Windows">Flattened [beat][channel][sample].</param>
 /// <param name="RrFeatures">Flattened [beat][feature].</param>
 /// <param name="Model">Model name or name@version; null for the registry's default.</param>
-public sealed record ClassifyBeatsRequest(string FeatureSpec, int BeatCount, float[] Windows, float[] RrFeatures, string? Model = null);
+/// <param name="InAf">Per beat, whether it lies in an atrial fibrillation episode, as the sender's AF detector judged; null when
+/// unknown. A model whose decision depends on the rhythm (AF beats are never premature supraventricular beats) needs it.</param>
+public sealed record ClassifyBeatsRequest(string FeatureSpec, int BeatCount, float[] Windows, float[] RrFeatures, string? Model = null, bool[]? InAf = null);
 
 /// <summary>Class probabilities for each beat of a <see cref="ClassifyBeatsRequest"/>.</summary>
 /// <param name="ModelId">The model that produced them, name@version.</param>
 /// <param name="Labels">Class labels in probability order.</param>
 /// <param name="Probabilities">Flattened [beat][class].</param>
-public sealed record ClassifyBeatsResult(string ModelId, IReadOnlyList<string> Labels, float[] Probabilities);
+/// <param name="Classes">Per beat, its class as an index into <paramref name="Labels"/>, after the model's decision rule (which
+/// may differ from the most probable label); null from senders that predate it, and then the most probable label is the class.</param>
+public sealed record ClassifyBeatsResult(string ModelId, IReadOnlyList<string> Labels, float[] Probabilities, int[]? Classes = null);
 
 /// <summary>A beat with the class the model gave it.</summary>
 /// <param name="Time">UTC time of the beat's R peak.</param>

@@ -2,6 +2,7 @@ using HeartTwin.Inference;
 using HeartTwin.Signals.Beats;
 using HeartTwin.Signals.Detection;
 using HeartTwin.Signals.Evaluation;
+using HeartTwin.Signals.Rhythm;
 using HeartTwin.Signals.Wfdb;
 
 namespace HeartTwin.Cli.Commands;
@@ -99,7 +100,7 @@ internal static class BeatPipeline
 
     public static ClassifiedRecord Run(WfdbDatabase database, string name, BeatClassifier model)
     {
-        var (_, _, fs, length, _, features) = Extract(database, name, SpecFor(model));
+        var (_, _, fs, length, detections, features) = Extract(database, name, SpecFor(model));
         var n = features.Count;
         var beatLength = model.BeatLength;
         var rrLength = model.RrFeatureCount;
@@ -121,24 +122,37 @@ internal static class BeatPipeline
             model.Classify(x.AsSpan(start * beatLength, b * beatLength), rr.AsSpan(start * rrLength, b * rrLength), b, p.AsSpan(start * classes, b * classes));
         }
 
+        // The rhythm context of the model's decision: the AF detector over the same detections, as the twin runs it.
+        var inAf = model.DecisionUsesRhythm ? AfFlags(detections, fs, samples) : [];
+        var decided = new int[n];
+        model.Decide(p, rr, inAf, n, decided);
         var labels = model.Labels.Select(ParseLabel).ToArray();
         var predicted = new AamiClass[n];
         for (var i = 0; i < n; i++)
         {
-            var row = p.AsSpan(i * classes, classes);
-            var best = 0;
-            for (var k = 1; k < classes; k++)
-            {
-                if (row[k] > row[best])
-                {
-                    best = k;
-                }
-            }
-
-            predicted[i] = labels[best];
+            predicted[i] = labels[decided[i]];
         }
 
         return new ClassifiedRecord(name, fs, length, samples, predicted, p, classes);
+    }
+
+    /// <summary>Whether each beat (by sample index, a subset of the detections in order) lies in an AF episode.</summary>
+    public static bool[] AfFlags(long[] detections, double fs, long[] beats)
+    {
+        var analysis = AfDetector.Analyze(detections, fs);
+        var flags = new bool[beats.Length];
+        var d = 0;
+        for (var i = 0; i < beats.Length; i++)
+        {
+            while (d < detections.Length && detections[d] < beats[i])
+            {
+                d++;
+            }
+
+            flags[i] = d < detections.Length && detections[d] == beats[i] && analysis.Beats[d].IsAf;
+        }
+
+        return flags;
     }
 
     private static AamiClass ParseLabel(string label) =>

@@ -7,6 +7,7 @@ using HeartTwin.Signals.Arrays;
 using HeartTwin.Signals.Beats;
 using HeartTwin.Signals.Detection;
 using HeartTwin.Signals.Evaluation;
+using HeartTwin.Signals.Rhythm;
 using HeartTwin.Signals.Wfdb;
 
 namespace HeartTwin.Cli.Commands;
@@ -83,6 +84,7 @@ internal static class DatasetBeatsCommand
         var rr = new float[(long)total * spec.RrFeatureCount];
         var y = new long[total];
         var sample = new long[total];
+        var af = new long[total];
         var record = new string[total];
         int at = 0;
         foreach (var r in results)
@@ -93,6 +95,7 @@ internal static class DatasetBeatsCommand
                 r.Features[k].Rr.CopyTo(rr, (long)at * spec.RrFeatureCount);
                 y[at] = (long)r.Labels[k];
                 sample[at] = r.Features[k].SampleIndex;
+                af[at] = r.InAf[k] ? 1 : 0;
                 record[at] = r.Record;
             }
         }
@@ -102,7 +105,8 @@ internal static class DatasetBeatsCommand
             .Add("rr", rr, total, spec.RrFeatureCount)
             .Add("y", y, total)
             .AddStrings("record", record, RecordNameWidth)
-            .Add("sample", sample, total);
+            .Add("sample", sample, total)
+            .Add("af", af, total);
 
         // Write beside the target and rename, so a reader polling for the file never sees half of it.
         var temp = fullOut + ".tmp";
@@ -147,14 +151,18 @@ internal static class DatasetBeatsCommand
 
         // Features come from every detection, as the streaming path sees them; only matched beats are kept.
         var window = (long)Math.Round(BeatMatcher.DefaultWindowMs / 1000.0 * fs);
+        // The AF detector's flag per detection, as the twin computes it: the decision rule of a model needs it (no AF beat is a premature S beat).
+        var afBeats = AfDetector.Analyze(detections, fs).Beats;
         var kept = new List<BeatFeatures>();
         var labels = new List<AamiClass>();
+        var inAf = new List<bool>();
         foreach (var m in BeatMatcher.Match(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(referenceSamples), detections, window))
         {
             if (m.ReferenceIndex >= 0 && m.TestIndex >= 0)
             {
                 kept.Add(features[m.TestIndex]);
                 labels.Add(referenceLabels[m.ReferenceIndex]);
+                inAf.Add(afBeats[m.TestIndex].IsAf);
             }
         }
 
@@ -164,7 +172,7 @@ internal static class DatasetBeatsCommand
             referenceCounts[(int)c]++;
         }
 
-        return new RecordBeats(name, leadName, fs, detections.Length, referenceCounts, kept, labels);
+        return new RecordBeats(name, leadName, fs, detections.Length, referenceCounts, kept, labels, inAf);
     }
 
     private static BeatDatasetManifest Manifest(BeatWindowSpec spec, WfdbDatabase database, RecordBeats[] results, int total, string sha)
@@ -204,6 +212,7 @@ internal static class DatasetBeatsCommand
                 ["y"] = new("int64", [total]),
                 ["record"] = new(Npy.Unicode(RecordNameWidth), [total]),
                 ["sample"] = new("int64", [total]),
+                ["af"] = new("int64", [total]),
             },
             total,
             Counts(totals),
@@ -236,7 +245,7 @@ internal static class DatasetBeatsCommand
 
     private sealed record RecordBeats(
         string Record, string LeadName, double SampleRateHz, int Detections, long[] ReferenceCounts,
-        List<BeatFeatures> Features, List<AamiClass> Labels);
+        List<BeatFeatures> Features, List<AamiClass> Labels, List<bool> InAf);
 }
 
 /// <summary>The sidecar FILE.json of <c>dataset beats</c>.</summary>

@@ -1,0 +1,187 @@
+using System.Text.Json.Nodes;
+using HeartTwin.Contracts;
+using HeartTwin.Messaging;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace HeartTwin.Inference.Tests;
+
+/// <summary>
+/// The card's decision: the premature supraventricular rule that splits the beats the network calls N or S by their
+/// timing against the patient's long RR baseline, and calls no beat in AF premature.
+/// </summary>
+[Trait("Regression", "issue-3")]
+public sealed class DecisionTests
+{
+    private const int N = 0, S = 1, V = 2, F = 3, Q = 4;
+    private const int PreLongRatio = 7; // in the v2 RR features
+
+    [Fact]
+    public void Without_a_decision_the_most_probable_label_is_the_class()
+    {
+        using var model = BeatClassifier.Load(TestFiles.TinyV2Card);
+        var labels = Decide(model, [(S, 0.5f), (N, 0.5f), (V, 0.5f)], inAf: [false, false, false]);
+        labels.ShouldBe([S, N, V]);
+        model.DecisionUsesRhythm.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void A_premature_beat_called_N_is_S_and_a_timely_beat_called_S_is_N()
+    {
+        using var dir = TestFiles.NewTempDir();
+        using var model = BeatClassifier.Load(WriteV2Card(dir, 0.8));
+        model.DecisionUsesRhythm.ShouldBeTrue();
+
+        var labels = Decide(model, [(N, 0.79f), (N, 0.8f), (S, 1.0f), (S, 0.5f), (N, float.NaN)], inAf: [false, false, false, false, false]);
+
+        labels.ShouldBe([S, N, N, S, N]);
+    }
+
+    [Fact]
+    public void Beats_in_AF_are_N_however_early_they_come()
+    {
+        using var dir = TestFiles.NewTempDir();
+        using var model = BeatClassifier.Load(WriteV2Card(dir, 0.8));
+
+        var labels = Decide(model, [(N, 0.5f), (S, 0.5f), (S, 0.5f)], inAf: [true, true, false]);
+
+        labels.ShouldBe([N, N, S]);
+    }
+
+    [Fact]
+    public void Ventricular_fusion_and_unclassifiable_beats_keep_the_network_class()
+    {
+        using var dir = TestFiles.NewTempDir();
+        using var model = BeatClassifier.Load(WriteV2Card(dir, 0.8));
+
+        var labels = Decide(model, [(V, 0.5f), (F, 0.5f), (Q, 0.5f), (V, 1.2f)], inAf: [false, false, false, false]);
+
+        labels.ShouldBe([V, F, Q, V]);
+    }
+
+    [Fact]
+    public void Without_the_rhythm_the_rule_that_needs_it_is_not_applied()
+    {
+        using var dir = TestFiles.NewTempDir();
+        using var model = BeatClassifier.Load(WriteV2Card(dir, 0.8));
+
+        Decide(model, [(N, 0.5f), (S, 1.0f)], inAf: null).ShouldBe([N, S]);
+    }
+
+    [Theory]
+    [InlineData("max_ratio", "0", "max_ratio 0 must be above 0 and at most 1")]
+    [InlineData("max_ratio", "1.5", "max_ratio 1.5 must be above 0 and at most 1")]
+    [InlineData("rr_feature", "\"pre_rr_ms\"", "rr_feature 'pre_rr_ms' is not one of input.rr_features")]
+    public void A_decision_out_of_range_is_refused_with_the_reason(string member, string value, string expected)
+    {
+        var card = V2CardWithDecision(0.8);
+        card["decision"]!["premature_supraventricular"]![member] = JsonNode.Parse(value);
+
+        var e = Should.Throw<ModelLoadException>(() => ModelCard.Parse(TestFiles.ToJson(card)));
+
+        e.Failure.ShouldBe(ModelLoadFailure.CardInvalid);
+        e.Message.ShouldContain(expected);
+    }
+
+    [Fact]
+    public void A_decision_for_labels_without_S_is_refused()
+    {
+        var card = V2CardWithDecision(0.8);
+        card["labels"] = new JsonArray("N", "X", "V", "F", "Q");
+
+        Should.Throw<ModelLoadException>(() => ModelCard.Parse(TestFiles.ToJson(card))).Message.ShouldContain("needs the labels N and S");
+    }
+
+    [Fact]
+    public async Task The_bus_answers_each_beat_class_after_the_decision_with_the_request_AF_flags()
+    {
+        using var dir = TestFiles.NewTempDir();
+        WriteV2Card(dir, 0.8);
+        using var host = await StartAsync(dir.Path);
+        var bus = host.Services.GetRequiredService<IMessageBus>();
+        var model = host.Services.GetRequiredService<ModelRegistry>().Default;
+        var v = model.Card.TestVectors[1]; // the tiny model calls this one N
+        var windows = v.Beat.SelectMany(c => c).Concat(v.Beat.SelectMany(c => c)).Concat(v.Beat.SelectMany(c => c)).ToArray();
+        var rr = new float[3 * model.RrFeatureCount];
+        for (var i = 0; i < 3; i++)
+        {
+            v.Rr.CopyTo(rr, i * model.RrFeatureCount);
+        }
+
+        rr[PreLongRatio] = 0.6f; // premature
+        rr[model.RrFeatureCount + PreLongRatio] = 0.6f; // premature, but in AF
+        rr[(2 * model.RrFeatureCount) + PreLongRatio] = 1.0f; // on time
+
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
+            new ClassifyBeatsRequest("beat-window-v2", 3, windows, rr, InAf: [false, true, false]));
+
+        result.Classes.ShouldBe([S, N, N]);
+        var probabilities = result.Probabilities.AsSpan(0, 5).ToArray();
+        Array.IndexOf(probabilities, probabilities.Max()).ShouldBe(N);
+
+        var e = await Should.ThrowAsync<ArgumentException>(() => bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
+            new ClassifyBeatsRequest("beat-window-v2", 3, windows, rr, InAf: [false])));
+        e.Message.ShouldContain("1 AF flags");
+    }
+
+    [Fact]
+    public void The_shipped_model_decides_premature_S_outside_AF()
+    {
+        using var registry = new ModelRegistry();
+        registry.LoadDirectory(TestFiles.ModelsDirectory);
+        var rule = registry.Default.Card.Decision.ShouldNotBeNull().PrematureSupraventricular.ShouldNotBeNull();
+        rule.RrFeature.ShouldBe("pre_long_ratio");
+        rule.MaxRatio.ShouldBe(0.8);
+        rule.NormalInAf.ShouldBeTrue();
+        var after = registry.Default.Card.CrossValidation.ShouldNotBeNull().AfterDecision.ShouldNotBeNull();
+        after.Classes.ShouldNotBeNull()["S"].Se.ShouldNotBeNull().ShouldBeGreaterThan(registry.Default.Card.CrossValidation!.Classes!["S"].Se!.Value);
+    }
+
+    // Probabilities that make `label` the most probable, with the given pre/long RR ratio.
+    private static int[] Decide(BeatClassifier model, (int Label, float Ratio)[] beats, bool[]? inAf)
+    {
+        int n = beats.Length;
+        var p = new float[n * model.ClassCount];
+        var rr = new float[n * model.RrFeatureCount];
+        for (var i = 0; i < n; i++)
+        {
+            p.AsSpan(i * model.ClassCount, model.ClassCount).Fill(0.1f);
+            p[(i * model.ClassCount) + beats[i].Label] = 0.6f;
+            rr[(i * model.RrFeatureCount) + PreLongRatio] = beats[i].Ratio;
+        }
+
+        var labels = new int[n];
+        model.Decide(p, rr, inAf, n, labels);
+        return labels;
+    }
+
+    private static JsonObject V2CardWithDecision(double maxRatio)
+    {
+        var card = JsonNode.Parse(File.ReadAllText(TestFiles.TinyV2Card))!.AsObject();
+        card["decision"] = new JsonObject
+        {
+            ["premature_supraventricular"] = new JsonObject { ["rr_feature"] = "pre_long_ratio", ["max_ratio"] = maxRatio, ["normal_in_af"] = true },
+        };
+        return card;
+    }
+
+    private static string WriteV2Card(TempDir dir, double maxRatio)
+    {
+        dir.CopyTinyV2();
+        var path = dir.File("tiny-beat-v2.json");
+        File.WriteAllText(path, TestFiles.ToJson(V2CardWithDecision(maxRatio)));
+        return path;
+    }
+
+    private static async Task<IHost> StartAsync(string modelsDirectory)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = TestFiles.RepositoryRoot });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Inference:ModelsDirectory"] = modelsDirectory });
+        builder.Services.AddMessaging();
+        builder.AddInferenceBlock();
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+}
