@@ -1,4 +1,6 @@
 using HeartTwin.Contracts;
+using HeartTwin.Messaging;
+using Microsoft.Extensions.DependencyInjection;
 using HeartTwin.Signals.Wfdb;
 using Xunit.Abstractions;
 
@@ -121,6 +123,46 @@ public sealed class RecordTests(ITestOutputHelper output)
         long s = state.BeatCounts.GetValueOrDefault("S");
         output.WriteLine($"{name}: {annotated} annotated S, {s} counted S; counts {string.Join(", ", state.BeatCounts.Select(kv => $"{kv.Key} {kv.Value}"))}");
         s.ShouldBeInRange(min, max);
+    }
+
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public async Task Inference_hears_which_beats_arrive_in_AF_and_its_decided_class_is_kept()
+    {
+        // A classifier that always finds N most probable but decides S: the Agent must keep the decided class (with the
+        // confidence of the pair) and must tell it which beats came while an AF episode was open.
+        var fake = new DecidingClassifier();
+        await using var agent = await AgentHarness.StartAsync(configure: s =>
+            s.AddSingleton<IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>>(fake));
+        var record = RecordBeats.Load("201");
+
+        await agent.FeedAsync(record.Messages("p1", "d1", Start));
+
+        agent.Recorder.Of(EventTypes.AfOnset).ShouldNotBeEmpty();
+        fake.Beats.ShouldBe(record.Samples.Length);
+        fake.InAf.ShouldBeGreaterThan(record.Samples.Length / 10); // 201 is in AF for about a third of its beats
+        fake.InAf.ShouldBeLessThan(record.Samples.Length * 2 / 3);
+        var beats = agent.Recorder.Analyses.SelectMany(a => a.Beats).ToList();
+        beats.ShouldAllBe(b => b.Class == "S");
+        beats.ShouldAllBe(b => Math.Abs(b.Confidence - 0.9) < 1e-6);
+    }
+
+    private sealed class DecidingClassifier : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
+    {
+        private static readonly float[] Probabilities = [0.7f, 0.2f, 0.05f, 0.03f, 0.02f];
+
+        public int Beats;
+
+        public int InAf;
+
+        public Task<ClassifyBeatsResult> HandleAsync(ClassifyBeatsRequest request, CancellationToken cancellationToken)
+        {
+            request.InAf.ShouldNotBeNull().Length.ShouldBe(request.BeatCount);
+            Interlocked.Add(ref Beats, request.BeatCount);
+            Interlocked.Add(ref InAf, request.InAf.Count(f => f));
+            var p = Enumerable.Range(0, request.BeatCount).SelectMany(_ => Probabilities).ToArray();
+            return Task.FromResult(new ClassifyBeatsResult("fake@1", ["N", "S", "V", "F", "Q"], p, [.. Enumerable.Repeat(1, request.BeatCount)]));
+        }
     }
 
     /// <summary>The signal times of the first V beat of every run of at least <paramref name="length"/> annotated V beats.</summary>

@@ -286,19 +286,21 @@ def format_table(stats, m):
 
 def cross_validate(data, folds, cfg, seed, log):
     y_pred = np.full(len(data["y"]), -1, np.int64)
+    probs = np.zeros((len(data["y"]), 5), np.float32)
     for k, held in enumerate(folds):
         test = np.isin(data["record"], held)
         t0 = time.time()
         model = train_model(data["x"][~test], data["rr"][~test], data["y"][~test], cfg, seed + 1 + k,
                             log if cfg.verbose else None, data["record"][~test])
-        y_pred[test] = predict(model, data["x"][test], data["rr"][test]).argmax(1)
+        probs[test] = predict(model, data["x"][test], data["rr"][test])
+        y_pred[test] = probs[test].argmax(1)
         fold_stats = class_stats(confusion(data["y"][test], y_pred[test]))
         log(f"  fold {k + 1}/{len(folds)} ({' '.join(held)}): " +
             ", ".join(f"{n} {s['se']}/{s['ppv']}" for n, s in fold_stats.items() if s["tp"] + s["fn"]) +
             f" ({time.time() - t0:.0f} s)")
     assert (y_pred >= 0).all()
     m = confusion(data["y"], y_pred)
-    return m, class_stats(m), y_pred
+    return m, class_stats(m), y_pred, probs
 
 
 # -------------------------------------------------------------------------------------------- export
@@ -471,7 +473,7 @@ def run(args, log=print):
     dataset_sha = sha256_file(args.data)
 
     log(f"cross-validation ({len(folds)} folds, {cfg.epochs} epochs each)")
-    m, stats, y_pred = cross_validate(data, folds, cfg, args.seed, log)
+    m, stats, y_pred, probs = cross_validate(data, folds, cfg, args.seed, log)
     log(format_table(stats, m))
     rule = decision_rule(cfg, sidecar, data)
     after = None
@@ -484,7 +486,7 @@ def run(args, log=print):
     t_cv = time.time() - t_start
     if args.cv_only:  # experiments: keep the out-of-fold predictions, skip the final fit
         os.makedirs(args.out, exist_ok=True)
-        np.savez(os.path.join(args.out, "oof.npz"), y=data["y"], pred=y_pred, record=data["record"],
+        np.savez(os.path.join(args.out, "oof.npz"), y=data["y"], pred=y_pred, probs=probs, record=data["record"],
                  decided=y_dec if rule is not None else y_pred)
         log(f"cross-validation only: {t_cv:.0f} s")
         return None

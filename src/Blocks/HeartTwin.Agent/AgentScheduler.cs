@@ -239,24 +239,20 @@ internal sealed partial class AgentScheduler(
         for (int i = 0; i < count; i++)
         {
             var p = result.Probabilities.AsSpan(i * classes, classes);
-            int best = 0;
-            if (result.Classes is { } c)
+            int likeliest = 0;
+            for (int k = 1; k < classes; k++)
             {
-                best = c[i]; // the model's decision rule, which may overrule the most probable label
-            }
-            else
-            {
-                for (int k = 1; k < classes; k++)
+                if (p[k] > p[likeliest])
                 {
-                    if (p[k] > p[best])
-                    {
-                        best = k;
-                    }
+                    likeliest = k;
                 }
             }
 
+            // The model's decision may overrule the most probable label (a premature beat the network calls N is S). Then the
+            // network vouched for the pair it chose between, not for the decided label alone, whose own probability may be tiny.
+            int best = result.Classes is { } c ? c[i] : likeliest;
             beats[start + i].Class = result.Labels[best];
-            beats[start + i].Confidence = p[best];
+            beats[start + i].Confidence = best == likeliest ? p[best] : Math.Min(1f, p[best] + p[likeliest]);
             beats[start + i].ModelId = result.ModelId;
         }
     }

@@ -121,8 +121,8 @@ public class BeatCommandsTests
     public void The_shipped_model_calls_premature_atrial_beats_S_and_beats_in_AF_not()
     {
         // 220: 94 atrial premature beats in sinus rhythm. 203: AF and flutter for most of the record, 2 S beats. The network
-        // alone (argmax) called 664 N beats S across DS1; the decision calls a beat S only when it is at least 20% early
-        // against the long RR baseline and the AF detector does not put it in AF. Without the AF gate 203 gave 662 false S.
+        // alone (argmax) called 683 N beats S in the DS1 cross-validation; the decision calls a beat S only when it is at least 20% early
+        // against the long RR baseline and the AF detector does not put it in AF. Without the AF gate 578 of 203's N beats would be S.
         var model = Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
         var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "220", "--model", model, "--format", "json");
         code.ShouldBe(0, stderr);
