@@ -127,41 +127,41 @@ public sealed class RecordTests(ITestOutputHelper output)
 
     [Fact]
     [Trait("Regression", "issue-3")]
-    public async Task Inference_hears_which_beats_arrive_in_AF_and_its_decided_class_is_kept()
+    public async Task A_decision_that_depends_on_the_rhythm_is_settled_beat_by_beat_by_the_AF_state()
     {
-        // A classifier that always finds N most probable but decides S: the Agent must keep the decided class (with the
-        // confidence of the pair) and must tell it which beats came while an AF episode was open.
-        var fake = new DecidingClassifier();
+        // A classifier whose decision is S outside AF and N in AF (its network finds N most probable): the Agent must keep
+        // the decided class, pick by its own AF state at each beat, and report the confidence of the pair decided between.
         await using var agent = await AgentHarness.StartAsync(configure: s =>
-            s.AddSingleton<IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>>(fake));
+            s.AddSingleton<IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>>(new RhythmDecidingClassifier()));
         var record = RecordBeats.Load("201");
 
         await agent.FeedAsync(record.Messages("p1", "d1", Start));
 
-        agent.Recorder.Of(EventTypes.AfOnset).ShouldNotBeEmpty();
-        fake.Beats.ShouldBe(record.Samples.Length);
-        fake.InAf.ShouldBeGreaterThan(record.Samples.Length / 10); // 201 is in AF for about a third of its beats
-        fake.InAf.ShouldBeLessThan(record.Samples.Length * 2 / 3);
+        var onsets = agent.Recorder.Of(EventTypes.AfOnset);
+        onsets.ShouldNotBeEmpty();
         var beats = agent.Recorder.Analyses.SelectMany(a => a.Beats).ToList();
-        beats.ShouldAllBe(b => b.Class == "S");
-        beats.ShouldAllBe(b => Math.Abs(b.Confidence - 0.9) < 1e-6);
+        var inAf = beats.Where(b => b.Class == "N").ToList();
+        var outside = beats.Where(b => b.Class == "S").ToList();
+        (inAf.Count + outside.Count).ShouldBe(beats.Count);
+        inAf.Count.ShouldBeGreaterThan(beats.Count / 10); // 201 is in AF for about a third of its beats
+        outside.Count.ShouldBeGreaterThan(beats.Count / 3);
+        inAf.ShouldAllBe(b => Math.Abs(b.Confidence - 0.7) < 1e-6);
+        outside.ShouldAllBe(b => Math.Abs(b.Confidence - 0.9) < 1e-6);
+        // Beats settled as in AF come after the first confirmed onset, and mostly inside the annotated episodes.
+        inAf.ShouldAllBe(b => b.Time >= onsets[0].OccurredAt);
+        var episodes = AfEpisodes(record);
+        inAf.Count(b => episodes.Any(e => b.Time >= e.From && b.Time <= e.To)).ShouldBeGreaterThan(inAf.Count * 8 / 10);
     }
 
-    private sealed class DecidingClassifier : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
+    private sealed class RhythmDecidingClassifier : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
     {
         private static readonly float[] Probabilities = [0.7f, 0.2f, 0.05f, 0.03f, 0.02f];
 
-        public int Beats;
-
-        public int InAf;
-
         public Task<ClassifyBeatsResult> HandleAsync(ClassifyBeatsRequest request, CancellationToken cancellationToken)
         {
-            request.InAf.ShouldNotBeNull().Length.ShouldBe(request.BeatCount);
-            Interlocked.Add(ref Beats, request.BeatCount);
-            Interlocked.Add(ref InAf, request.InAf.Count(f => f));
             var p = Enumerable.Range(0, request.BeatCount).SelectMany(_ => Probabilities).ToArray();
-            return Task.FromResult(new ClassifyBeatsResult("fake@1", ["N", "S", "V", "F", "Q"], p, [.. Enumerable.Repeat(1, request.BeatCount)]));
+            return Task.FromResult(new ClassifyBeatsResult("fake@1", ["N", "S", "V", "F", "Q"], p,
+                [.. Enumerable.Repeat(1, request.BeatCount)], [.. Enumerable.Repeat(0, request.BeatCount)]));
         }
     }
 

@@ -61,6 +61,28 @@ public sealed class DecisionTests
     }
 
     [Fact]
+    public void A_premature_beat_with_enough_V_probability_is_V()
+    {
+        using var dir = TestFiles.NewTempDir();
+        using var model = BeatClassifier.Load(WriteV2Card(dir, 0.8, vMinProbability: 0.1));
+        var p = new float[] { 0.6f, 0.25f, 0.1f, 0.03f, 0.02f, 0.6f, 0.3f, 0.09f, 0.005f, 0.005f };
+        var rr = new float[2 * model.RrFeatureCount];
+        rr[PreLongRatio] = 0.7f;
+        rr[model.RrFeatureCount + PreLongRatio] = 0.7f;
+        var labels = new int[2];
+
+        model.Decide(p, rr, [false, false], 2, labels);
+        labels.ShouldBe([V, S]);
+
+        model.Decide(p, rr, [true, true], 2, labels);
+        labels.ShouldBe([N, N]); // in AF no beat is premature, so the veto does not arise
+
+        rr[PreLongRatio] = 1.0f;
+        model.Decide(p, rr, [false, false], 2, labels);
+        labels.ShouldBe([N, S]); // on time: N whatever its V probability
+    }
+
+    [Fact]
     public void Without_the_rhythm_the_rule_that_needs_it_is_not_applied()
     {
         using var dir = TestFiles.NewTempDir();
@@ -73,6 +95,8 @@ public sealed class DecisionTests
     [InlineData("max_ratio", "0", "max_ratio 0 must be above 0 and at most 1")]
     [InlineData("max_ratio", "1.5", "max_ratio 1.5 must be above 0 and at most 1")]
     [InlineData("rr_feature", "\"pre_rr_ms\"", "rr_feature 'pre_rr_ms' is not one of input.rr_features")]
+    [InlineData("v_min_probability", "0", "v_min_probability 0 must be above 0 and at most 1")]
+    [InlineData("v_min_probability", "2", "v_min_probability 2 must be above 0 and at most 1")]
     public void A_decision_out_of_range_is_refused_with_the_reason(string member, string value, string expected)
     {
         var card = V2CardWithDecision(0.8);
@@ -117,8 +141,14 @@ public sealed class DecisionTests
             new ClassifyBeatsRequest("beat-window-v2", 3, windows, rr, InAf: [false, true, false]));
 
         result.Classes.ShouldBe([S, N, N]);
+        result.ClassesInAf.ShouldBe([N, N, N]);
         var probabilities = result.Probabilities.AsSpan(0, 5).ToArray();
         Array.IndexOf(probabilities, probabilities.Max()).ShouldBe(N);
+
+        // Without AF flags: the classes as if outside AF, and those in AF beside them, for a caller that learns the rhythm later.
+        result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 3, windows, rr));
+        result.Classes.ShouldBe([S, S, N]);
+        result.ClassesInAf.ShouldBe([N, N, N]);
 
         var e = await Should.ThrowAsync<ArgumentException>(() => bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
             new ClassifyBeatsRequest("beat-window-v2", 3, windows, rr, InAf: [false])));
@@ -134,6 +164,7 @@ public sealed class DecisionTests
         rule.RrFeature.ShouldBe("pre_long_ratio");
         rule.MaxRatio.ShouldBe(0.8);
         rule.NormalInAf.ShouldBeTrue();
+        rule.VMinProbability.ShouldBe(0.1);
         var after = registry.Default.Card.CrossValidation.ShouldNotBeNull().AfterDecision.ShouldNotBeNull();
         after.Classes.ShouldNotBeNull()["S"].Se.ShouldNotBeNull().ShouldBeGreaterThan(registry.Default.Card.CrossValidation!.Classes!["S"].Se!.Value);
     }
@@ -156,21 +187,24 @@ public sealed class DecisionTests
         return labels;
     }
 
-    private static JsonObject V2CardWithDecision(double maxRatio)
+    private static JsonObject V2CardWithDecision(double maxRatio, double? vMinProbability = null)
     {
         var card = JsonNode.Parse(File.ReadAllText(TestFiles.TinyV2Card))!.AsObject();
-        card["decision"] = new JsonObject
+        var rule = new JsonObject { ["rr_feature"] = "pre_long_ratio", ["max_ratio"] = maxRatio, ["normal_in_af"] = true };
+        if (vMinProbability is { } v)
         {
-            ["premature_supraventricular"] = new JsonObject { ["rr_feature"] = "pre_long_ratio", ["max_ratio"] = maxRatio, ["normal_in_af"] = true },
-        };
+            rule["v_min_probability"] = v;
+        }
+
+        card["decision"] = new JsonObject { ["premature_supraventricular"] = rule };
         return card;
     }
 
-    private static string WriteV2Card(TempDir dir, double maxRatio)
+    private static string WriteV2Card(TempDir dir, double maxRatio, double? vMinProbability = null)
     {
         dir.CopyTinyV2();
         var path = dir.File("tiny-beat-v2.json");
-        File.WriteAllText(path, TestFiles.ToJson(V2CardWithDecision(maxRatio)));
+        File.WriteAllText(path, TestFiles.ToJson(V2CardWithDecision(maxRatio, vMinProbability)));
         return path;
     }
 

@@ -336,11 +336,15 @@ def decision_rule(cfg, sidecar, data):
     names = sidecar.get("spec", {}).get("rr_features", [])
     if cfg.premature_s_ratio is None or "pre_long_ratio" not in names or "af" not in data:
         return None
-    return {"premature_supraventricular": {"rr_feature": "pre_long_ratio", "max_ratio": cfg.premature_s_ratio, "normal_in_af": True}}
+    rule = {"rr_feature": "pre_long_ratio", "max_ratio": cfg.premature_s_ratio, "normal_in_af": True}
+    if cfg.premature_v_probability is not None:
+        rule["v_min_probability"] = cfg.premature_v_probability
+    return {"premature_supraventricular": rule}
 
 
-def apply_decision(rule, y_pred, data, sidecar):
-    """What BeatClassifier.Decide does in C#: a beat predicted N or S is S when premature and not in AF, else N."""
+def apply_decision(rule, y_pred, data, sidecar, probs=None):
+    """What BeatClassifier.Decide does in C#: a beat predicted N or S is S when premature and not in AF (V instead when the
+    network gives V at least v_min_probability), else N."""
     r = rule["premature_supraventricular"]
     ratio = data["rr"][:, sidecar["spec"]["rr_features"].index(r["rr_feature"])]
     premature = ratio < r["max_ratio"]  # NaN compares False: not premature
@@ -350,6 +354,8 @@ def apply_decision(rule, y_pred, data, sidecar):
     sv = (y_pred == 0) | (y_pred == 1)
     out[sv & premature] = 1
     out[sv & ~premature] = 0
+    if r.get("v_min_probability") is not None:
+        out[sv & premature & (probs[:, 2] >= r["v_min_probability"])] = 2
     return out
 
 
@@ -444,6 +450,9 @@ class Config:
         # The decision after the network (docs/beat-model-contract.md): a beat called N or S is S when pre_rr / long_rr is below
         # this and the AF detector does not put it in AF. 0.8 (20% early) is the usual Holter prematurity criterion; None: argmax only.
         self.premature_s_ratio = 0.8
+        # A beat the decision would call S is V when the network's V probability is at least this (most false S were premature
+        # V beats the network called N); chosen from {0.1, 0.2, 0.3} by a rule written before the runs (README); None: no veto.
+        self.premature_v_probability = 0.1
         self.ensemble = 2 if quick else 5
         self.verbose = False
         for k, v in over.items():
@@ -478,7 +487,7 @@ def run(args, log=print):
     rule = decision_rule(cfg, sidecar, data)
     after = None
     if rule is not None:
-        y_dec = apply_decision(rule, y_pred, data, sidecar)
+        y_dec = apply_decision(rule, y_pred, data, sidecar, probs)
         m_dec = confusion(data["y"], y_dec)
         after = {"classes": class_stats(m_dec), "matrix": m_dec.tolist()}
         log("after the decision (premature S rule, AF flags from the dataset):")

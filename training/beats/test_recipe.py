@@ -118,14 +118,15 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
 
     def test_card_carries_the_premature_s_decision_and_its_cross_validation(self):
         self.assertEqual(self.card["decision"], {"premature_supraventricular": {
-            "rr_feature": "pre_long_ratio", "max_ratio": 0.8, "normal_in_af": True}})
+            "rr_feature": "pre_long_ratio", "max_ratio": 0.8, "normal_in_af": True, "v_min_probability": 0.1}})
         after = self.card["cross_validation"]["after_decision"]
         before = np.array(self.card["cross_validation"]["confusion"]["matrix"])
         m = np.array(after["confusion"]["matrix"])
         self.assertEqual(m.sum(), before.sum())
-        # the rule only moves beats between the N and S columns
-        np.testing.assert_array_equal(m[:, 2:], before[:, 2:])
-        np.testing.assert_array_equal(m[:, :2].sum(1), before[:, :2].sum(1))
+        # the rule only moves beats out of the N and S columns, between them or to V (the veto)
+        np.testing.assert_array_equal(m[:, 3:], before[:, 3:])
+        np.testing.assert_array_equal(m[:, :3].sum(1), before[:, :3].sum(1))
+        self.assertTrue((m[:, 2] >= before[:, 2]).all())
 
     def test_decision_calls_premature_beats_s_and_never_in_af(self):
         d = np.load(self.data)
@@ -133,8 +134,13 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
         sidecar = {"spec": {"rr_features": synth.RR_FEATURES_V2}}
         rule = recipe.decision_rule(recipe.Config(), sidecar, data)
         y_pred = np.where(np.isin(data["y"], [0, 1]), 0, data["y"])  # a network that calls every S beat N
-        out = recipe.apply_decision(rule, y_pred, data, sidecar)
+        probs = np.zeros((len(y_pred), 5), np.float32)
+        probs[:, 2] = np.where(np.arange(len(y_pred)) % 2 == 0, 0.05, 0.5)  # every other beat has V probability 0.5
+        out = recipe.apply_decision(rule, y_pred, data, sidecar, probs)
         premature = data["rr"][:, 7] < 0.8
+        vetoed = np.isin(y_pred, [0, 1]) & premature & (data["af"] == 0) & (probs[:, 2] >= 0.1)
+        np.testing.assert_array_equal(out[vetoed], 2)
+        out[vetoed] = 1  # the rest as without the veto
         sv = np.isin(y_pred, [0, 1])
         np.testing.assert_array_equal(out[sv & premature & (data["af"] == 0)], 1)
         np.testing.assert_array_equal(out[sv & (data["af"] == 1)], 0)

@@ -170,20 +170,6 @@ internal sealed partial class AgentScheduler(
 
     private async Task ClassifyAsync(List<TwinWork> work, CancellationToken cancellationToken)
     {
-        // The rhythm each beat arrives in: a model's decision may depend on it (a beat in AF is never a premature S beat).
-        // The AF episode state is the one known before this run's beats are folded, so the first beats of an episode,
-        // before the detector has confirmed it, are judged as outside AF.
-        foreach (var item in work)
-        {
-            lock (item.Twin.Gate)
-            {
-                foreach (var b in item.Beats)
-                {
-                    b.InAf = item.Twin.Devices.TryGetValue(b.DeviceId, out var stream) && stream.AfActive;
-                }
-            }
-        }
-
         // One request for every patient's beats (per feature spec, split at MaxBatchBeats): the model runs batched.
         foreach (var group in work.SelectMany(w => w.Beats).GroupBy(b => (b.FeatureSpec, b.WindowLength, b.RrLength)))
         {
@@ -194,19 +180,17 @@ internal sealed partial class AgentScheduler(
                 var (spec, windowLength, rrLength) = group.Key;
                 var windows = new float[count * windowLength];
                 var rr = new float[count * rrLength];
-                var inAf = new bool[count];
                 for (int i = 0; i < count; i++)
                 {
                     var b = beats[start + i];
                     Array.Copy(b.Windows, b.WindowOffset, windows, i * windowLength, windowLength);
                     Array.Copy(b.RrFeatures, b.RrOffset, rr, i * rrLength, rrLength);
-                    inAf[i] = b.InAf;
                 }
 
                 try
                 {
                     var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
-                        new ClassifyBeatsRequest(spec, count, windows, rr, string.IsNullOrEmpty(_options.Model) ? null : _options.Model, inAf), cancellationToken).ConfigureAwait(false);
+                        new ClassifyBeatsRequest(spec, count, windows, rr, string.IsNullOrEmpty(_options.Model) ? null : _options.Model), cancellationToken).ConfigureAwait(false);
                     Apply(result, beats, start, count);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -231,9 +215,12 @@ internal sealed partial class AgentScheduler(
             throw new InvalidOperationException($"Inference answered {result.Probabilities.Length} probabilities for {count} beats of {classes} classes.");
         }
 
-        if (result.Classes is { } decided && (decided.Length != count || decided.Any(c => (uint)c >= (uint)classes)))
+        foreach (var decided in new[] { result.Classes, result.ClassesInAf })
         {
-            throw new InvalidOperationException($"Inference answered {decided.Length} classes for {count} beats, or a class outside its {classes} labels.");
+            if (decided is not null && (decided.Length != count || decided.Any(c => (uint)c >= (uint)classes)))
+            {
+                throw new InvalidOperationException($"Inference answered {decided.Length} classes for {count} beats, or a class outside its {classes} labels.");
+            }
         }
 
         for (int i = 0; i < count; i++)
@@ -252,10 +239,19 @@ internal sealed partial class AgentScheduler(
             // network vouched for the pair it chose between, not for the decided label alone, whose own probability may be tiny.
             int best = result.Classes is { } c ? c[i] : likeliest;
             beats[start + i].Class = result.Labels[best];
-            beats[start + i].Confidence = best == likeliest ? p[best] : Math.Min(1f, p[best] + p[likeliest]);
+            beats[start + i].Confidence = Confidence(p, best, likeliest);
+            if (result.ClassesInAf is { } inAf)
+            {
+                // The decision depends on the rhythm: the stream's AF state at this very beat picks, when it is folded.
+                beats[start + i].ClassInAf = result.Labels[inAf[i]];
+                beats[start + i].ConfidenceInAf = Confidence(p, inAf[i], likeliest);
+            }
             beats[start + i].ModelId = result.ModelId;
         }
     }
+
+    private static double Confidence(ReadOnlySpan<float> p, int decided, int likeliest) =>
+        decided == likeliest ? p[decided] : Math.Min(1f, p[decided] + p[likeliest]);
 
     private async Task PullWindowsAsync(List<TwinWork> work, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -87,6 +87,9 @@ internal sealed class DeviceStream(string deviceId)
         _lastFoldedBeat = time;
 
         FoldRhythm(pending, newStream, twin, found);
+        // The AF state after this beat (an episode counts from its confirmation on): folded beat by beat, it does not depend
+        // on how beats were batched for classification, so every replica and a restart settle a beat alike.
+        pending.SettleRhythm(AfActive);
         FoldVentricular(pending, physiological, options, found);
         if (newStream)
         {

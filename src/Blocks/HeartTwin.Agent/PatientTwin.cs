@@ -16,8 +16,26 @@ internal sealed record PendingBeat(
     /// <summary>The model that classified it, name@version.</summary>
     public string? ModelId { get; set; }
 
-    /// <summary>Whether its stream was in an AF episode when it was sent for classification.</summary>
-    public bool InAf { get; set; }
+    /// <summary>The class the model's decision gives it if it lies in AF, when that decision depends on the rhythm; else null.</summary>
+    public string? ClassInAf { get; set; }
+
+    /// <summary>The confidence that goes with <see cref="ClassInAf"/>.</summary>
+    public double ConfidenceInAf { get; set; }
+
+    /// <summary>Settles the class by the stream's rhythm at this beat (the decision may call an early beat S only outside AF).</summary>
+    public void SettleRhythm(bool inAf)
+    {
+        if (ClassInAf is { } c)
+        {
+            if (inAf)
+            {
+                Class = c;
+                Confidence = ConfidenceInAf;
+            }
+
+            ClassInAf = null;
+        }
+    }
 }
 
 /// <summary>

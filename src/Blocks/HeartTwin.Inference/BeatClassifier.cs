@@ -28,6 +28,7 @@ public sealed class BeatClassifier : IDisposable
     private readonly int _prematureFeature = -1;
     private readonly int _normalLabel = -1;
     private readonly int _supraventricularLabel = -1;
+    private readonly int _ventricularLabel = -1;
     private int _disposed;
 
     private BeatClassifier(ModelCard card, string cardPath, string onnxPath, InferenceSession session, BeatClassifierOptions options)
@@ -52,6 +53,7 @@ public sealed class BeatClassifier : IDisposable
             _prematureFeature = IndexOf(card.Input.RrFeatures, rule.RrFeature);
             _normalLabel = IndexOf(card.Labels, "N");
             _supraventricularLabel = IndexOf(card.Labels, "S");
+            _ventricularLabel = IndexOf(card.Labels, "V");
         }
     }
 
@@ -248,7 +250,8 @@ public sealed class BeatClassifier : IDisposable
 
     /// <summary>
     /// Turns probabilities into classes as the card's <see cref="ModelCard.Decision"/> says: the most probable label (the
-    /// first on a tie), then, for a beat called N or S, the <see cref="PrematureSupraventricularRule"/> on its RR features.
+    /// first on a tie), then, for a beat called N or S, the <see cref="PrematureSupraventricularRule"/> on its RR features
+    /// (and, with <see cref="PrematureSupraventricularRule.VMinProbability"/>, its V probability).
     /// </summary>
     /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities, as <see cref="Classify(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float})"/> wrote them.</param>
     /// <param name="rr">The same beats' RR features: batch × <see cref="RrFeatureCount"/> floats.</param>
@@ -286,7 +289,9 @@ public sealed class BeatClassifier : IDisposable
                 // NaN (no baseline yet) compares false: not premature.
                 bool premature = rr[(i * RrFeatureCount) + _prematureFeature] < rule!.MaxRatio;
                 bool af = rule.NormalInAf && inAf[i];
-                best = premature && !af ? _supraventricularLabel : _normalLabel;
+                best = !premature || af ? _normalLabel
+                    : rule.VMinProbability is { } v && p[_ventricularLabel] >= v ? _ventricularLabel
+                    : _supraventricularLabel;
             }
 
             labels[i] = best;

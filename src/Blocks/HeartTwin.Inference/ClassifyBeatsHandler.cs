@@ -9,7 +9,8 @@ namespace HeartTwin.Inference;
 /// <summary>
 /// Answers <see cref="ClassifyBeatsRequest"/> on the bus: checks that the named feature specification is one the chosen
 /// model accepts, classifies the beats in batches of the model's <see cref="BeatClassifier.MaxBatch"/>, and returns the
-/// probabilities and each beat's class (after the card's decision rule, with the request's AF flags) with the model's <c>name@version</c>.
+/// probabilities and each beat's class (after the card's decision rule, with the request's AF flags, and, when the decision depends
+/// on the rhythm, also the class each beat would have in AF) with the model's <c>name@version</c>.
 /// </summary>
 /// <param name="registry">The loaded models.</param>
 public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
@@ -88,7 +89,20 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
         }
 
         var classes = new int[n];
-        model.Decide(probabilities, request.RrFeatures, request.InAf, n, classes);
-        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities, classes));
+        int[]? classesInAf = null;
+        if (model.DecisionUsesRhythm)
+        {
+            model.Decide(probabilities, request.RrFeatures, request.InAf ?? new bool[n], n, classes);
+            classesInAf = new int[n];
+            var allInAf = new bool[n];
+            Array.Fill(allInAf, true);
+            model.Decide(probabilities, request.RrFeatures, allInAf, n, classesInAf);
+        }
+        else
+        {
+            model.Decide(probabilities, request.RrFeatures, request.InAf, n, classes);
+        }
+
+        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities, classes, classesInAf));
     }
 }

@@ -37,11 +37,27 @@ public sealed class PrematureSupraventricularRule
     /// <summary>Whether beats inside an AF episode are always N (the rule needs the rhythm context then).</summary>
     public bool NormalInAf { get; init; } = true;
 
+    /// <summary>
+    /// A beat the rule would call S is V instead when the network gives V at least this probability; null for never. A
+    /// premature ventricular beat that the network calls N (most of the rule's false S) usually keeps some V probability.
+    /// </summary>
+    public double? VMinProbability { get; init; }
+
     internal void Validate(ModelCard card, List<string> errors)
     {
         if (!double.IsFinite(MaxRatio) || MaxRatio <= 0 || MaxRatio > 1)
         {
             errors.Add(string.Create(CultureInfo.InvariantCulture, $"decision.premature_supraventricular.max_ratio {MaxRatio} must be above 0 and at most 1."));
+        }
+
+        if (VMinProbability is { } v && (!double.IsFinite(v) || v <= 0 || v > 1))
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"decision.premature_supraventricular.v_min_probability {v} must be above 0 and at most 1."));
+        }
+
+        if (VMinProbability is not null && card.Labels is { } vLabels && !vLabels.Contains("V", StringComparer.Ordinal))
+        {
+            errors.Add("decision.premature_supraventricular.v_min_probability needs the label V.");
         }
 
         if (card.Input?.RrFeatures is { } names && !names.Contains(RrFeature, StringComparer.Ordinal))

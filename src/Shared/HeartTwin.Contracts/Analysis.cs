@@ -48,8 +48,11 @@ public sealed record ClassifyBeatsRequest(string FeatureSpec, int BeatCount, flo
 /// <param name="Labels">Class labels in probability order.</param>
 /// <param name="Probabilities">Flattened [beat][class].</param>
 /// <param name="Classes">Per beat, its class as an index into <paramref name="Labels"/>, after the model's decision rule (which
-/// may differ from the most probable label); null from senders that predate it, and then the most probable label is the class.</param>
-public sealed record ClassifyBeatsResult(string ModelId, IReadOnlyList<string> Labels, float[] Probabilities, int[]? Classes = null);
+/// may differ from the most probable label), with the request's AF flags or, without them, as if outside AF; null from senders
+/// that predate it, and then the most probable label is the class.</param>
+/// <param name="ClassesInAf">Per beat, its class were it in AF, when the model's decision depends on the rhythm (else null): a
+/// caller that learns the rhythm beat by beat, after classifying, picks between the two.</param>
+public sealed record ClassifyBeatsResult(string ModelId, IReadOnlyList<string> Labels, float[] Probabilities, int[]? Classes = null, int[]? ClassesInAf = null);
 
 /// <summary>A beat with the class the model gave it.</summary>
 /// <param name="Time">UTC time of the beat's R peak.</param>
