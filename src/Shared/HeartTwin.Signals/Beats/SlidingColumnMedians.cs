@@ -7,13 +7,22 @@ namespace HeartTwin.Signals.Beats;
 /// 2 log2(depth) comparisons plus a move of at most <c>depth</c> floats, instead of a sort or selection of the column
 /// per beat. The medians are exactly those of the stored values (the mean of the two middle ones for an even count).
 /// </summary>
-/// <remarks>Allocation-free after construction; not thread-safe. Values must not be NaN.</remarks>
+/// <remarks>
+/// Storage starts at <see cref="InitialCapacity"/> windows and doubles up to the depth as windows arrive (a few times per
+/// stream), then never allocates again. Up front, spec v2's 128-beat template took 128 KiB per stream at once: about
+/// 130 MB in the first second of a 1,000-patient twin, and as much for streams that end within minutes. (It was not
+/// what stalls that twin's first seconds under load: docs/benchmarks.md.) Not thread-safe. Values must not be NaN.
+/// </remarks>
 internal sealed class SlidingColumnMedians
 {
+    /// <summary>Windows of storage before the first growth.</summary>
+    public const int InitialCapacity = 8;
+
     private readonly int _columns;
     private readonly int _depth;
-    private readonly float[] _ring;   // column-major: _depth values per column, in arrival order (a ring at _position)
-    private readonly float[] _sorted; // column-major: the first Count values of each column's block, ascending
+    private int _capacity;   // each column's block length: grows to _depth while the store fills
+    private float[] _ring;   // column-major: _capacity values per column, in arrival order (a ring at _position once full)
+    private float[] _sorted; // column-major: the first Count values of each column's block, ascending
     private int _position;
 
     /// <summary>Creates the store for windows of <paramref name="columns"/> values, keeping the last <paramref name="depth"/>.</summary>
@@ -23,8 +32,9 @@ internal sealed class SlidingColumnMedians
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
         _columns = columns;
         _depth = depth;
-        _ring = new float[columns * depth];
-        _sorted = new float[columns * depth];
+        _capacity = Math.Min(depth, InitialCapacity);
+        _ring = new float[columns * _capacity];
+        _sorted = new float[columns * _capacity];
     }
 
     /// <summary>Windows stored (at most the depth).</summary>
@@ -40,7 +50,7 @@ internal sealed class SlidingColumnMedians
     /// <summary>Median of the stored values of <paramref name="column"/>; requires <see cref="Count"/> &gt; 0.</summary>
     public float Median(int column)
     {
-        var sorted = _sorted.AsSpan(column * _depth, Count);
+        var sorted = _sorted.AsSpan(column * _capacity, Count);
         int n = sorted.Length;
         return (n & 1) == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2f;
     }
@@ -54,11 +64,16 @@ internal sealed class SlidingColumnMedians
             throw new ArgumentException($"A window holds {_columns} values; got {window.Length}.", nameof(window));
         }
 
+        if (Count == _capacity && _capacity < _depth)
+        {
+            Grow(Math.Min(_depth, _capacity * 2));
+        }
+
         bool full = Count == _depth;
         for (int k = 0; k < _columns; k++)
         {
-            int block = k * _depth;
-            var sorted = _sorted.AsSpan(block, _depth);
+            int block = k * _capacity;
+            var sorted = _sorted.AsSpan(block, _capacity);
             float value = window[k];
             int n = Count;
             if (full)
@@ -81,6 +96,22 @@ internal sealed class SlidingColumnMedians
         {
             Count++;
         }
+    }
+
+    // While filling, the ring has not wrapped (_position == Count), so each column's first Count values move as they are.
+    private void Grow(int capacity)
+    {
+        var ring = new float[_columns * capacity];
+        var sorted = new float[_columns * capacity];
+        for (int k = 0; k < _columns; k++)
+        {
+            _ring.AsSpan(k * _capacity, Count).CopyTo(ring.AsSpan(k * capacity));
+            _sorted.AsSpan(k * _capacity, Count).CopyTo(sorted.AsSpan(k * capacity));
+        }
+
+        _ring = ring;
+        _sorted = sorted;
+        _capacity = capacity;
     }
 
     /// <summary>Index of the first value not less than <paramref name="value"/>.</summary>
