@@ -8,7 +8,11 @@ internal static class CliApp
 {
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
+        RunAsync(args, stdout, stderr, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>Runs a command that stops cleanly when <paramref name="cancellationToken"/> fires, as Ctrl+C does.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var root = new RootCommand("HeartTwin: a heart digital twin. Signal tools, evaluation and (later) the twin itself.");
         root.Subcommands.Add(InfoCommand.Create(stdout, stderr));
@@ -24,6 +28,6 @@ internal static class CliApp
         root.Subcommands.Add(Simulation.SimulateCommand.Create(stdout, stderr));
         root.Subcommands.Add(Load.LoadCommand.Create(stdout, stderr));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
-        return root.Parse(args).Invoke(config);
+        return root.Parse(args).InvokeAsync(config, cancellationToken);
     }
 }

@@ -12,4 +12,13 @@ internal static class CliRunner
         var code = CliApp.Run(args, o, e);
         return (code, o.ToString(), e.ToString());
     }
+
+    /// <summary>Runs a command until it ends or <paramref name="stop"/> fires (the command sees it as Ctrl+C).</summary>
+    public static async Task<(int Code, string Out, string Err)> RunAsync(CancellationToken stop, params string[] args)
+    {
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        var code = await CliApp.RunAsync(args, o, e, stop);
+        return (code, o.ToString(), e.ToString());
+    }
 }

@@ -103,19 +103,24 @@ public class SimulateCommandTests
     public async Task Commands_over_mqtt_are_printed_and_acknowledged_as_accepted()
     {
         await using var twin = await MqttTwinDouble.StartAsync();
-        var run = Task.Run(() => CliRunner.Run(Args("--mqtt", $"127.0.0.1:{twin.Port}", "--speed", "4", "--duration", "8")));
+        // The device streams for up to 60 s of real time and is stopped once both acknowledgements are in: a short fixed run
+        // raced the commands on a loaded CI machine (the run had ended before the first stored batch was seen).
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => CliRunner.RunAsync(stop.Token, Args("--mqtt", $"127.0.0.1:{twin.Port}", "--speed", "1", "--duration", "60")));
         await WaitUntil(() => !twin.Stored.IsEmpty);
         await twin.SendCommandAsync(new CommandDto("c-1", DeviceCommands.RaiseAlarm, new Dictionary<string, string> { ["level"] = "2" }, DateTimeOffset.UtcNow));
         await twin.SendCommandAsync(new CommandDto("c-2", DeviceCommands.SetSampleRate, new Dictionary<string, string> { ["sampleRateHz"] = "250" }, DateTimeOffset.UtcNow));
+        await WaitUntil(() => twin.Acks.Count >= 2);
+        await stop.CancelAsync();
         var (code, stdout, stderr) = await run;
         code.ShouldBe(0, stderr);
-        await WaitUntil(() => twin.Acks.Count >= 2);
         var acks = twin.Acks.ToList();
         acks.Select(a => a.CommandId).ShouldBe(["c-1", "c-2"]);
         acks.ShouldAllBe(a => a.Status == "accepted");
         acks[1].Detail.ShouldNotBeNull().ShouldContain("not supported");
         stdout.ShouldContain("command c-1 raise-alarm(level=2)");
         stdout.ShouldContain("commands 2");
+        stdout.ShouldContain("(stopped)");
     }
 
     [Fact]
