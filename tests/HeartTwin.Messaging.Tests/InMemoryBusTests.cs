@@ -229,7 +229,10 @@ public sealed class InMemoryBusTests
         var overlap = sp.GetRequiredService<Overlap>();
 
         var publishes = Enumerable.Range(0, 20).Select(i => bus.PublishAsync(new Ping("p", i))).ToList();
-        await Task.Delay(200);
+
+        // Wait for the handlers to start rather than sleeping a fixed time: a loaded CI machine once needed more than 200 ms.
+        await Eventually(() => overlap.MostAtOnce >= 8);
+        await Task.Delay(100); // Room for a ninth to start if the cap were broken.
         overlap.MostAtOnce.ShouldBe(8); // An ordered subscription would hold this patient to one at a time.
         overlap.Open.SetResult();
         await Task.WhenAll(publishes).WaitAsync(TimeSpan.FromSeconds(5));
@@ -247,7 +250,7 @@ public sealed class InMemoryBusTests
         // The detached handler is blocked, yet the publish completes once the awaited Recorder has the message.
         await bus.PublishAsync(new Ping("p", 1)).WaitAsync(TimeSpan.FromSeconds(5));
         sp.GetRequiredService<Recorder>().Seen["p"].ShouldBe([1]);
-        await Task.Delay(50);
+        await Eventually(() => overlap.MostAtOnce >= 1);
         overlap.MostAtOnce.ShouldBe(1);
         overlap.Open.SetResult();
     }
@@ -270,5 +273,14 @@ public sealed class InMemoryBusTests
         var parked = dead.Snapshot().ShouldHaveSingleItem();
         parked.Subscription.ShouldBe(nameof(AlwaysFails));
         parked.Attempts.ShouldBe(2);
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
     }
 }
