@@ -14,6 +14,7 @@ public class AfDetectorBenchmarks
     private readonly List<AfBeat> _beats = new(Beats);
     private readonly List<AfEpisodeEvent> _events = new(64);
     private double[] _times = [];
+    private bool[] _ventricular = [];
 
     [GlobalSetup]
     public void Setup()
@@ -27,6 +28,9 @@ public class AfDetectorBenchmarks
             t += inAf ? 0.4 + (0.6 * random.NextDouble()) : 0.8 + (0.03 * Math.Sin(2 * Math.PI * i / 5.0));
             _times[i] = t;
         }
+
+        // One beat in 10 flagged ventricular, a couplet in every 50: the held-run path the twin takes with the beat model.
+        _ventricular = [.. Enumerable.Range(0, Beats).Select(i => i % 10 == 5 || i % 50 == 6)];
     }
 
     [Benchmark(OperationsPerInvoke = Beats, Description = "AF detector, per beat (with COSEn)")]
@@ -35,13 +39,16 @@ public class AfDetectorBenchmarks
     [Benchmark(OperationsPerInvoke = Beats, Description = "AF detector, per beat (Petrenas only)")]
     public int PaperOnly() => Run(new AfDetector(new AfDetectorOptions { UseEntropyConfirmation = false }));
 
-    private int Run(AfDetector detector)
+    [Benchmark(OperationsPerInvoke = Beats, Description = "AF detector, per beat (with COSEn, 12% of beats flagged V)")]
+    public int WithEctopy() => Run(new AfDetector(), _ventricular);
+
+    private int Run(AfDetector detector, bool[]? ventricular = null)
     {
         _beats.Clear();
         _events.Clear();
-        foreach (var t in _times)
+        for (var i = 0; i < _times.Length; i++)
         {
-            detector.AddBeat(t, _beats, _events);
+            detector.AddBeat(_times[i], ventricular is not null && ventricular[i], _beats, _events);
         }
 
         detector.Flush(_beats, _events);

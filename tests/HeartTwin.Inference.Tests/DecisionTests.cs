@@ -169,8 +169,60 @@ public sealed class DecisionTests
         after.Classes.ShouldNotBeNull()["S"].Se.ShouldNotBeNull().ShouldBeGreaterThan(registry.Default.Card.CrossValidation!.Classes!["S"].Se!.Value);
     }
 
+    [Fact]
+    public void Premature_beats_the_network_calls_V_are_flagged_as_ectopy_and_late_or_other_beats_are_not()
+    {
+        using var model = BeatClassifier.Load(TestFiles.TinyV2Card);
+        const int PreRatio = 3; // in the v2 RR features
+        (int Label, float PreRatio)[] beats = [(V, 0.6f), (V, 0.89f), (V, 0.9f), (V, 1.3f), (N, 0.6f), (S, 0.5f), (F, 0.6f), (V, float.NaN)];
+        int n = beats.Length;
+        var (p, rr) = Inputs(model, beats, PreRatio);
+
+        var flags = new bool[n];
+        model.FlagVentricularEctopy(p, rr, n, flags);
+
+        // Early V beats only: a paced or escape beat (on time or late) is not ectopy, nor is a beat of another class.
+        flags.ShouldBe([true, true, false, false, false, false, false, false]);
+        Should.Throw<ArgumentException>(() => model.FlagVentricularEctopy(p, rr, n + 1, new bool[n + 1]));
+    }
+
+    [Fact]
+    public async Task The_bus_answers_the_ectopy_flags_beside_the_classes()
+    {
+        // The shipped model on its own test vectors (real beats of several classes), every one of them made early.
+        using var host = await StartAsync(TestFiles.ModelsDirectory);
+        var bus = host.Services.GetRequiredService<IMessageBus>();
+        var model = host.Services.GetRequiredService<ModelRegistry>().Default;
+        var vectors = model.Card.TestVectors;
+        var windows = vectors.SelectMany(v => v.Beat.SelectMany(c => c)).ToArray();
+        var rr = vectors.SelectMany(v => v.Rr).ToArray();
+        var preRatio = model.Card.Input.RrFeatures.ToList().IndexOf(BeatClassifier.EctopyRrFeature);
+        for (var i = 0; i < vectors.Count; i++)
+        {
+            rr[(i * model.RrFeatureCount) + preRatio] = 0.6f;
+        }
+
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", vectors.Count, windows, rr));
+
+        var expected = new bool[vectors.Count];
+        model.FlagVentricularEctopy(result.Probabilities, rr, vectors.Count, expected);
+        expected.ShouldContain(true);
+        expected.ShouldContain(false);
+        result.VentricularEctopy.ShouldBe(expected);
+    }
+
     // Probabilities that make `label` the most probable, with the given pre/long RR ratio.
     private static int[] Decide(BeatClassifier model, (int Label, float Ratio)[] beats, bool[]? inAf)
+    {
+        int n = beats.Length;
+        var (p, rr) = Inputs(model, beats, PreLongRatio);
+        var labels = new int[n];
+        model.Decide(p, rr, inAf, n, labels);
+        return labels;
+    }
+
+    // Probabilities that make each beat's label the most probable, and RR features with the given value at `feature`.
+    private static (float[] P, float[] Rr) Inputs(BeatClassifier model, (int Label, float Value)[] beats, int feature)
     {
         int n = beats.Length;
         var p = new float[n * model.ClassCount];
@@ -179,12 +231,10 @@ public sealed class DecisionTests
         {
             p.AsSpan(i * model.ClassCount, model.ClassCount).Fill(0.1f);
             p[(i * model.ClassCount) + beats[i].Label] = 0.6f;
-            rr[(i * model.RrFeatureCount) + PreLongRatio] = beats[i].Ratio;
+            rr[(i * model.RrFeatureCount) + feature] = beats[i].Value;
         }
 
-        var labels = new int[n];
-        model.Decide(p, rr, inAf, n, labels);
-        return labels;
+        return (p, rr);
     }
 
     private static JsonObject V2CardWithDecision(double maxRatio, double? vMinProbability = null)

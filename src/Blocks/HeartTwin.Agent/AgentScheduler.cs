@@ -215,6 +215,11 @@ internal sealed partial class AgentScheduler(
             throw new InvalidOperationException($"Inference answered {result.Probabilities.Length} probabilities for {count} beats of {classes} classes.");
         }
 
+        if (result.VentricularEctopy is { } ectopy && ectopy.Length != count)
+        {
+            throw new InvalidOperationException($"Inference answered {ectopy.Length} ectopy flags for {count} beats.");
+        }
+
         foreach (var decided in new[] { result.Classes, result.ClassesInAf })
         {
             if (decided is not null && (decided.Length != count || decided.Any(c => (uint)c >= (uint)classes)))
@@ -246,6 +251,7 @@ internal sealed partial class AgentScheduler(
                 beats[start + i].ClassInAf = result.Labels[inAf[i]];
                 beats[start + i].ConfidenceInAf = Confidence(p, inAf[i], likeliest);
             }
+            beats[start + i].VentricularEctopy = result.VentricularEctopy is { } e && e[i];
             beats[start + i].ModelId = result.ModelId;
         }
     }

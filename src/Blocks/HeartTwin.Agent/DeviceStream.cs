@@ -217,7 +217,8 @@ internal sealed class DeviceStream(string deviceId)
         _afSource = pending.SourceReceivedAt;
         _afBeats.Clear();
         _afEvents.Clear();
-        _af.AddBeat((time - _afEpoch).TotalSeconds, _afBeats, _afEvents);
+        // Premature V beats are evened out: couplets and trigeminy are not irregular atrial rhythm.
+        _af.AddBeat((time - _afEpoch).TotalSeconds, pending.VentricularEctopy, _afBeats, _afEvents);
         foreach (var b in _afBeats)
         {
             twin.AfFlaggedBeats++;

@@ -19,6 +19,9 @@ internal sealed record PendingBeat(
     /// <summary>The class the model's decision gives it if it lies in AF, when that decision depends on the rhythm; else null.</summary>
     public string? ClassInAf { get; set; }
 
+    /// <summary>Whether the model calls it premature ventricular ectopy, which the AF detector evens out.</summary>
+    public bool VentricularEctopy { get; set; }
+
     /// <summary>The confidence that goes with <see cref="ClassInAf"/>.</summary>
     public double ConfidenceInAf { get; set; }
 

@@ -29,6 +29,8 @@ public sealed class BeatClassifier : IDisposable
     private readonly int _normalLabel = -1;
     private readonly int _supraventricularLabel = -1;
     private readonly int _ventricularLabel = -1;
+    private readonly int _ectopyLabel;
+    private readonly int _ectopyPreRatioFeature;
     private int _disposed;
 
     private BeatClassifier(ModelCard card, string cardPath, string onnxPath, InferenceSession session, BeatClassifierOptions options)
@@ -47,6 +49,8 @@ public sealed class BeatClassifier : IDisposable
         RrFeatureCount = card.Input.RrFeatures.Count;
         MaxBatch = options.MaxBatch;
         IntraOpThreads = options.IntraOpThreads;
+        _ectopyLabel = IndexOf(card.Labels, "V");
+        _ectopyPreRatioFeature = IndexOf(card.Input.RrFeatures, EctopyRrFeature);
         if (card.Decision?.PrematureSupraventricular is { } rule)
         {
             _prematureRule = rule;
@@ -275,14 +279,7 @@ public sealed class BeatClassifier : IDisposable
         for (int i = 0; i < batch; i++)
         {
             var p = probabilities.Slice(i * ClassCount, ClassCount);
-            int best = 0;
-            for (int k = 1; k < p.Length; k++)
-            {
-                if (p[k] > p[best])
-                {
-                    best = k;
-                }
-            }
+            int best = ArgMax(p);
 
             if (apply && (best == _normalLabel || best == _supraventricularLabel))
             {
@@ -296,6 +293,62 @@ public sealed class BeatClassifier : IDisposable
 
             labels[i] = best;
         }
+    }
+
+    /// <summary>The RR feature that tells a premature beat for <see cref="FlagVentricularEctopy"/>: the interval before the beat over the mean of the last ones.</summary>
+    public const string EctopyRrFeature = "pre_ratio";
+
+    /// <summary>
+    /// A beat is ventricular ectopy for <see cref="FlagVentricularEctopy"/> when its <see cref="EctopyRrFeature"/> is under this.
+    /// Ectopy comes early; ventricular-paced and escape beats, which the network also calls V, do not, and evening them out
+    /// hid real AF in a paced record (MIT-BIH 217).
+    /// </summary>
+    public const float EctopyMaxPreRatio = 0.9f;
+
+    /// <summary>
+    /// Flags the beats that are premature ventricular ectopy: the network's likeliest label is V (whatever the rhythm, so not the
+    /// decision, which may depend on AF) and the beat is premature (<see cref="EctopyMaxPreRatio"/>). An AF detector evens these
+    /// out (<c>AfDetector.AddBeat</c> with <c>ventricular</c>), so couplets and trigeminy do not read as irregular atrial rhythm.
+    /// A model without a V label flags nothing; one without <see cref="EctopyRrFeature"/> flags every V.
+    /// </summary>
+    /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities.</param>
+    /// <param name="rr">The same beats' RR features: batch × <see cref="RrFeatureCount"/> floats.</param>
+    /// <param name="batch">The number of beats.</param>
+    /// <param name="flags">Receives one flag per beat.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
+    public void FlagVentricularEctopy(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, int batch, Span<bool> flags)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (probabilities.Length < (long)batch * ClassCount || rr.Length < (long)batch * RrFeatureCount || flags.Length < batch)
+        {
+            throw new ArgumentException(Invariant(
+                $"Flagging {batch} beats needs {batch * ClassCount} probabilities, {batch * RrFeatureCount} RR features and {batch} flags; got {probabilities.Length}, {rr.Length} and {flags.Length}."));
+        }
+
+        for (int i = 0; i < batch; i++)
+        {
+            var p = probabilities.Slice(i * ClassCount, ClassCount);
+            int best = ArgMax(p);
+
+            // NaN (no interval yet) compares false: not premature.
+            flags[i] = _ectopyLabel >= 0 && best == _ectopyLabel
+                && (_ectopyPreRatioFeature < 0 || rr[(i * RrFeatureCount) + _ectopyPreRatioFeature] < EctopyMaxPreRatio);
+        }
+    }
+
+    // The network's likeliest label; the first of equals.
+    private static int ArgMax(ReadOnlySpan<float> p)
+    {
+        int best = 0;
+        for (int k = 1; k < p.Length; k++)
+        {
+            if (p[k] > p[best])
+            {
+                best = k;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>Beats per ONNX Runtime call; larger batches are split (see <see cref="Classify(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float})"/>).</summary>
@@ -550,15 +603,7 @@ public sealed class BeatClassifier : IDisposable
 
     private BeatClassification CreateResult(ReadOnlySpan<float> p)
     {
-        int best = 0;
-        for (int k = 1; k < p.Length; k++)
-        {
-            if (p[k] > p[best])
-            {
-                best = k;
-            }
-        }
-
+        int best = ArgMax(p);
         return new BeatClassification(Card.Name, Card.Version, p.ToArray(), best, _labels[best]);
     }
 

@@ -103,6 +103,8 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
             model.Decide(probabilities, request.RrFeatures, request.InAf, n, classes);
         }
 
-        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities, classes, classesInAf));
+        var ectopy = new bool[n];
+        model.FlagVentricularEctopy(probabilities, request.RrFeatures, n, ectopy);
+        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities, classes, classesInAf, ectopy));
     }
 }

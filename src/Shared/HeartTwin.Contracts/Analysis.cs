@@ -52,7 +52,9 @@ public sealed record ClassifyBeatsRequest(string FeatureSpec, int BeatCount, flo
 /// that predate it, and then the most probable label is the class.</param>
 /// <param name="ClassesInAf">Per beat, its class were it in AF, when the model's decision depends on the rhythm (else null): a
 /// caller that learns the rhythm beat by beat, after classifying, picks between the two.</param>
-public sealed record ClassifyBeatsResult(string ModelId, IReadOnlyList<string> Labels, float[] Probabilities, int[]? Classes = null, int[]? ClassesInAf = null);
+/// <param name="VentricularEctopy">Per beat, whether it is premature ventricular ectopy (the network's likeliest class is V and the
+/// beat is early), which an AF detector evens out so that ectopy does not read as AF; null from senders that predate it.</param>
+public sealed record ClassifyBeatsResult(string ModelId, IReadOnlyList<string> Labels, float[] Probabilities, int[]? Classes = null, int[]? ClassesInAf = null, bool[]? VentricularEctopy = null);
 
 /// <summary>A beat with the class the model gave it.</summary>
 /// <param name="Time">UTC time of the beat's R peak.</param>

@@ -12,8 +12,9 @@ public class EvalAfCliTests
         stdout.Trim().Split('\n').Length.ShouldBe(1);
         using var doc = JsonDocument.Parse(stdout);
         var root = doc.RootElement;
-        root.EnumerateObject().Select(p => p.Name).ShouldBe(["database", "records", "se", "sp", "ppv"]);
+        root.EnumerateObject().Select(p => p.Name).ShouldBe(["database", "ectopy", "records", "se", "sp", "ppv"]);
         root.GetProperty("database").GetString().ShouldBe("mitdb");
+        root.GetProperty("ectopy").GetString().ShouldBe("beat-cnn@2.1.0"); // The default: the shipped beat model, as the twin runs.
         var records = root.GetProperty("records").EnumerateArray().ToList();
         records.Select(r => r.GetProperty("record").GetString()).ShouldBe(["201", "101"]);
 
@@ -39,6 +40,26 @@ public class EvalAfCliTests
     }
 
     [Fact]
+    public void Evening_out_the_models_V_beats_removes_the_false_AF_of_frequent_ectopy()
+    {
+        // Record 106 has no AF but frequent PVCs in bigeminy and trigeminy; judged on RR intervals alone they look irregular.
+        var (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", TestData.MitDb, "--records", "106", "--format", "json", "--ectopy", "none");
+        code.ShouldBe(0, stderr);
+        long FalsePositives(string json)
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.GetProperty("records")[0].GetProperty("fp").GetInt64();
+        }
+
+        FalsePositives(stdout).ShouldBeGreaterThan(400);
+        JsonDocument.Parse(stdout).RootElement.GetProperty("ectopy").GetString().ShouldBe("none");
+
+        (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", TestData.MitDb, "--records", "106", "--format", "json");
+        code.ShouldBe(0, stderr);
+        FalsePositives(stdout).ShouldBeLessThan(50);
+    }
+
+    [Fact]
     public void Eval_af_table_ends_with_the_gross_row_and_can_score_reference_beats()
     {
         var (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", TestData.MitDb, "--records", "203", "--beats", "reference");
@@ -59,6 +80,15 @@ public class EvalAfCliTests
         code.ShouldBe(2);
         stdout.ShouldBeEmpty();
         stderr.Trim().ShouldBe($"hearttwin: record '999' not found in {TestData.MitDb} (no 999.hea).");
+
+        (code, _, stderr) = CliRunner.Run("eval", "af", "--db", TestData.MitDb, "--records", "201", "--ectopy", "bogus");
+        code.ShouldNotBe(0); // A usage error, as every unknown option value is.
+        stderr.ShouldContain("'bogus' not recognized");
+
+        (code, stdout, stderr) = CliRunner.Run("eval", "af", "--db", TestData.MitDb, "--records", "201", "--model", "/nonexistent/model.onnx");
+        code.ShouldBe(2);
+        stdout.ShouldBeEmpty();
+        stderr.ShouldContain("Cannot load the model from '/nonexistent/model");
     }
 
     [Fact]

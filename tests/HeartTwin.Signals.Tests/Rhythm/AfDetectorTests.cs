@@ -1,4 +1,5 @@
 using HeartTwin.Signals.Rhythm;
+using HeartTwin.Signals.Wfdb;
 
 namespace HeartTwin.Signals.Tests.Rhythm;
 
@@ -221,6 +222,100 @@ public class AfDetectorTests
         Should.Throw<ArgumentOutOfRangeException>(() => new AfDetector(new AfDetectorOptions { LookAheadBeats = 4 }));
         Should.Throw<ArgumentOutOfRangeException>(() => new AfDetector(new AfDetectorOptions { IrregularityWindowBeats = 1 }));
         Should.Throw<ArgumentOutOfRangeException>(() => AfDetector.Analyze([1L, 2L], 0));
+    }
+
+    [Theory]
+    [InlineData("106")]
+    [InlineData("208")]
+    public void Ventricular_ectopy_reads_as_AF_until_its_beats_are_flagged(string record)
+    {
+        // Couplets, trigeminy and variable coupling in sinus rhythm (no AF in either record): the median filter of the
+        // published detector removes isolated premature beats only. Flags from the reference's V beats here; the twin's
+        // come from the beat model (eval af).
+        var database = WfdbDatabase.Open(TestData.MitDb);
+        var beats = database.ReadAnnotations(record).Where(a => a.IsBeat).ToList();
+        var times = beats.Select(b => b.Sample / 360.0).ToArray();
+        var ventricular = beats.Select(b => b.Mnemonic == "V").ToArray();
+
+        var plain = AfDetector.Analyze(times);
+        var flagged = AfDetector.Analyze(times, ventricular);
+
+        AfCount(plain).ShouldBeGreaterThan(300);
+        AfCount(flagged).ShouldBe(0);
+        flagged.Events.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void AF_with_flagged_ventricular_beats_is_still_AF()
+    {
+        var random = new Random(12);
+        var rr = SyntheticRr.WithPrematureBeats(SyntheticRr.Fibrillation(1000, random), random, 6, 0.5, 2.0);
+        var times = SyntheticRr.Times(rr);
+        var ventricular = times.Select((_, i) => i % 6 == 3 || i % 17 == 0).ToArray();
+        AfCount(AfDetector.Analyze(times, ventricular)).ShouldBeGreaterThanOrEqualTo(980);
+    }
+
+    [Fact]
+    public void Without_flags_or_with_evening_out_turned_off_the_published_detector_decides()
+    {
+        var random = new Random(13);
+        var rr = SyntheticRr.Sinus(300, random).Concat(SyntheticRr.Fibrillation(300, random)).Concat(SyntheticRr.Sinus(300, random));
+        var times = SyntheticRr.Times(rr);
+        var ventricular = times.Select((_, i) => i % 5 == 2).ToArray();
+        var plain = AfDetector.Analyze(times);
+
+        AfDetector.Analyze(times, new bool[times.Length]).ShouldBeEquivalentTo(plain);
+        AfDetector.Analyze(times, ventricular, new AfDetectorOptions { MaxEctopicRunBeats = 0 }).ShouldBeEquivalentTo(plain);
+        AfDetector.Analyze(times, ventricular).Beats.Select(b => b.Statistic).ShouldNotBe(plain.Beats.Select(b => b.Statistic));
+    }
+
+    [Fact]
+    public void A_ventricular_run_longer_than_MaxEctopicRunBeats_is_a_rhythm_and_is_left_as_it_is()
+    {
+        // Sinus rhythm with one 12-beat run of ventricular tachycardia: too long to be evened out.
+        var random = new Random(14);
+        var rr = SyntheticRr.Sinus(200, random).Concat(Enumerable.Repeat(0.4, 12)).Concat(SyntheticRr.Sinus(200, random)).ToList();
+        var times = SyntheticRr.Times(rr);
+        var run = times.Select((_, i) => i is > 200 and <= 212).ToArray();
+        run.Count(f => f).ShouldBe(12);
+        var plain = AfDetector.Analyze(times);
+
+        AfDetector.Analyze(times, run).ShouldBeEquivalentTo(plain);
+
+        // A run of 8 among the uneven sinus beats is evened out: the intervals the detector judges change, the beats' times do not.
+        // (Inside the tachycardia the run would already be even, so evening it would change nothing.)
+        var shortRun = times.Select((_, i) => i is > 100 and <= 108).ToArray();
+        var evened = AfDetector.Analyze(times, shortRun);
+        evened.Beats.Select(b => b.Statistic).ShouldNotBe(plain.Beats.Select(b => b.Statistic));
+        evened.Beats.Select(b => b.TimeSeconds).ShouldBe(times);
+    }
+
+    [Fact]
+    public void Streaming_with_flagged_beats_reports_each_beat_once_in_order_within_MaxDelayBeats()
+    {
+        var random = new Random(15);
+        var rr = SyntheticRr.Sinus(300, random).Concat(SyntheticRr.Fibrillation(300, random)).Concat(SyntheticRr.Sinus(300, random));
+        var times = SyntheticRr.Times(rr);
+        var detector = new AfDetector();
+        var beats = new List<AfBeat>();
+        var events = new List<AfEpisodeEvent>();
+        for (var i = 0; i < times.Length; i++)
+        {
+            // Runs of 1 to 8 flagged beats, and one at the very end that no beat closes.
+            var ventricular = (i % 40) < (i / 40 % 8) + 1 || i >= times.Length - 3;
+            detector.AddBeat(times[i], ventricular, beats, events);
+            if (i >= detector.MaxDelayBeats)
+            {
+                beats.Count.ShouldBeGreaterThanOrEqualTo(i - detector.MaxDelayBeats + 1, $"after beat {i}");
+            }
+        }
+
+        detector.Flush(beats, events);
+        beats.Select(b => b.BeatIndex).ShouldBe(Enumerable.Range(0, times.Length).Select(i => (long)i));
+        beats.Select(b => b.TimeSeconds).ShouldBe(times);
+        events.Select(e => e.Kind).ShouldBe([AfEventKind.Onset, AfEventKind.Offset]);
+        Should.Throw<ArgumentException>(() => AfDetector.Analyze(times, new bool[3]));
+        Should.Throw<ArgumentOutOfRangeException>(() => new AfDetector(new AfDetectorOptions { MaxEctopicRunBeats = -1 }));
     }
 
     [Fact]

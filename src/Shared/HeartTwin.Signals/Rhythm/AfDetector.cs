@@ -13,6 +13,9 @@ namespace HeartTwin.Signals.Rhythm;
 /// <list type="number">
 /// <item><description>Ectopic-beat filtering: r_m(n) = median{r(n−1), r(n), r(n+1)}. An isolated premature beat and its
 /// compensatory pause, a missed beat (one doubled interval) or any single outlying interval disappears.</description></item>
+/// <item><description>Ectopy (optional): beats that the caller flags ventricular, in runs of at most
+/// <see cref="AfDetectorOptions.MaxEctopicRunBeats"/>, are moved to even spacing between the beats around them before r(n) is
+/// taken, so couplets and variable coupling do not read as irregularity. The beats' reported times are not moved.</description></item>
 /// <item><description>Irregularity: M(n) is the fraction of the N(N−1)/2 pairs of r_m(n−N+1..n) that differ by at least γ.</description></item>
 /// <item><description>Bigeminy suppression: B(n) = (Σ r_m / Σ r − 1)² over the same window. Median filtering swaps the short
 /// and long intervals of a bigeminy without changing their sum, so B ≈ 0 there (and in regular rhythm), while AF makes
@@ -50,9 +53,11 @@ public sealed class AfDetector
     private readonly int _refine;
     private readonly int _hold;
     private readonly int _mask;
+    private readonly int _maxEctopicRun;
 
     // Rings indexed by beat index (times) or by interval index (interval i runs from beat i to beat i + 1).
     private readonly double[] _time;
+    private readonly double[] _rrTime; // the times the intervals are taken from: _time, with held ventricular runs evened out
     private readonly double[] _rr;
     private readonly double[] _rrMedian;
     private readonly double[] _irregularity;
@@ -79,6 +84,9 @@ public sealed class AfDetector
     private long _run;
     private long _episodeStart;
     private bool _flushed;
+    private long _released; // beats whose interval into them is in _rr
+    private int _held; // ventricular beats after _released, waiting for the beat that ends their run
+    private bool _inLongRun;
 
     /// <summary>Creates a detector.</summary>
     /// <param name="options">Settings; null for the published defaults.</param>
@@ -100,9 +108,11 @@ public sealed class AfDetector
         _minRun = Options.MinEpisodeBeats;
         _refine = Options.BoundaryRefinementBeats;
         _hold = _minRun - 1 + _refine;
-        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(_lookAhead + _hold + _w + _n + 16));
+        _maxEctopicRun = Options.MaxEctopicRunBeats;
+        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(_lookAhead + _hold + _w + _n + _maxEctopicRun + 16));
         _mask = capacity - 1;
         _time = new double[capacity];
+        _rrTime = new double[capacity];
         _rr = new double[capacity];
         _rrMedian = new double[capacity];
         _irregularity = new double[capacity];
@@ -134,14 +144,28 @@ public sealed class AfDetector
     /// <param name="beatTimesSeconds">Beat times in seconds, strictly increasing.</param>
     /// <param name="options">Settings; null for the defaults.</param>
     /// <returns>One decision per beat and the episode events.</returns>
-    public static AfAnalysis Analyze(ReadOnlySpan<double> beatTimesSeconds, AfDetectorOptions? options = null)
+    public static AfAnalysis Analyze(ReadOnlySpan<double> beatTimesSeconds, AfDetectorOptions? options = null) =>
+        Analyze(beatTimesSeconds, [], options);
+
+    /// <summary>Analyses a whole series of beat times, some of them flagged ventricular.</summary>
+    /// <param name="beatTimesSeconds">Beat times in seconds, strictly increasing.</param>
+    /// <param name="ventricular">Per beat, whether it is ventricular (from a beat classifier); empty when not known.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <returns>One decision per beat and the episode events.</returns>
+    /// <exception cref="ArgumentException">The flags are neither empty nor one per beat.</exception>
+    public static AfAnalysis Analyze(ReadOnlySpan<double> beatTimesSeconds, ReadOnlySpan<bool> ventricular, AfDetectorOptions? options = null)
     {
+        if (!ventricular.IsEmpty && ventricular.Length != beatTimesSeconds.Length)
+        {
+            throw new ArgumentException($"Give one ventricular flag per beat ({beatTimesSeconds.Length}) or none; got {ventricular.Length}.", nameof(ventricular));
+        }
+
         var detector = new AfDetector(options);
         var beats = new List<AfBeat>(beatTimesSeconds.Length);
         var events = new List<AfEpisodeEvent>();
-        foreach (var t in beatTimesSeconds)
+        for (var i = 0; i < beatTimesSeconds.Length; i++)
         {
-            detector.AddBeat(t, beats, events);
+            detector.AddBeat(beatTimesSeconds[i], !ventricular.IsEmpty && ventricular[i], beats, events);
         }
 
         detector.Flush(beats, events);
@@ -153,7 +177,16 @@ public sealed class AfDetector
     /// <param name="sampleRateHz">The sampling rate of the indices, in Hz.</param>
     /// <param name="options">Settings; null for the defaults.</param>
     /// <returns>One decision per beat and the episode events.</returns>
-    public static AfAnalysis Analyze(ReadOnlySpan<long> beatSamples, double sampleRateHz, AfDetectorOptions? options = null)
+    public static AfAnalysis Analyze(ReadOnlySpan<long> beatSamples, double sampleRateHz, AfDetectorOptions? options = null) =>
+        Analyze(beatSamples, sampleRateHz, [], options);
+
+    /// <summary>Analyses a whole series of beat positions given as sample indices, some of them flagged ventricular.</summary>
+    /// <param name="beatSamples">Beat sample indices, strictly increasing.</param>
+    /// <param name="sampleRateHz">The sampling rate of the indices, in Hz.</param>
+    /// <param name="ventricular">Per beat, whether it is ventricular (from a beat classifier); empty when not known.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <returns>One decision per beat and the episode events.</returns>
+    public static AfAnalysis Analyze(ReadOnlySpan<long> beatSamples, double sampleRateHz, ReadOnlySpan<bool> ventricular, AfDetectorOptions? options = null)
     {
         if (!(sampleRateHz > 0) || !double.IsFinite(sampleRateHz))
         {
@@ -166,7 +199,7 @@ public sealed class AfDetector
             times[i] = beatSamples[i] / sampleRateHz;
         }
 
-        return Analyze(times, options);
+        return Analyze(times, ventricular, options);
     }
 
     /// <summary>Adds the next beat.</summary>
@@ -175,7 +208,18 @@ public sealed class AfDetector
     /// <param name="events">Receives episode onsets and offsets decided on this beat.</param>
     /// <exception cref="ArgumentOutOfRangeException">The time is not finite or not after the previous beat.</exception>
     /// <exception cref="InvalidOperationException">The stream was already flushed.</exception>
-    public void AddBeat(double timeSeconds, List<AfBeat> beats, List<AfEpisodeEvent> events)
+    public void AddBeat(double timeSeconds, List<AfBeat> beats, List<AfEpisodeEvent> events) =>
+        AddBeat(timeSeconds, ventricular: false, beats, events);
+
+    /// <summary>Adds the next beat, saying whether it is ventricular.</summary>
+    /// <param name="timeSeconds">The beat's time in seconds, later than the previous beat's.</param>
+    /// <param name="ventricular">Whether a beat classifier called it ventricular: runs of at most
+    /// <see cref="AfDetectorOptions.MaxEctopicRunBeats"/> such beats are evened out before the RR intervals are judged.</param>
+    /// <param name="beats">Receives the beats whose flags became final.</param>
+    /// <param name="events">Receives episode onsets and offsets decided on this beat.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The time is not finite or not after the previous beat.</exception>
+    /// <exception cref="InvalidOperationException">The stream was already flushed.</exception>
+    public void AddBeat(double timeSeconds, bool ventricular, List<AfBeat> beats, List<AfEpisodeEvent> events)
     {
         ArgumentNullException.ThrowIfNull(beats);
         ArgumentNullException.ThrowIfNull(events);
@@ -189,24 +233,59 @@ public sealed class AfDetector
             throw new ArgumentOutOfRangeException(nameof(timeSeconds), timeSeconds, "Beat times must be finite and strictly increasing.");
         }
 
-        _time[_beats & _mask] = timeSeconds;
+        var index = _beats;
+        _time[index & _mask] = timeSeconds;
+        _rrTime[index & _mask] = timeSeconds;
         _beats++;
-        if (_beats < 2)
+        if (ventricular && index > 0 && !_inLongRun)
         {
-            return;
+            // Hold the run until the beat that ends it gives the span to spread it over.
+            if (++_held <= _maxEctopicRun)
+            {
+                return;
+            }
+
+            _inLongRun = true; // too long to be ectopy: released as it is, with the rest of the run
+        }
+        else if (!ventricular)
+        {
+            _inLongRun = false;
+            if (_held > 0)
+            {
+                // Even spacing between the beat before the run and this one.
+                var first = index - _held;
+                var before = _rrTime[(first - 1) & _mask];
+                var step = (timeSeconds - before) / (_held + 1);
+                for (var b = first; b < index; b++)
+                {
+                    _rrTime[b & _mask] = before + ((b - first + 1) * step);
+                }
+            }
         }
 
-        var newest = _beats - 2;
-        _rr[newest & _mask] = timeSeconds - _time[(newest) & _mask];
+        _held = 0;
+        Release(index, beats, events);
+    }
 
-        // r_m(j) needs r(j + 1): the newest interval completes the median of the one before it.
-        while (_nextA < newest)
+    // Takes the intervals into beats _released + 1 .. last and judges what they complete, one beat at a time as they came.
+    private void Release(long last, List<AfBeat> beats, List<AfEpisodeEvent> events)
+    {
+        for (var b = Math.Max(_released + 1, 1); b <= last; b++)
         {
-            StageA(_nextA, newest);
-            _nextA++;
+            var newest = b - 1;
+            _rr[newest & _mask] = _rrTime[b & _mask] - _rrTime[newest & _mask];
+
+            // r_m(j) needs r(j + 1): the newest interval completes the median of the one before it.
+            while (_nextA < newest)
+            {
+                StageA(_nextA, newest);
+                _nextA++;
+            }
+
+            Decide(_nextA - 1, newest, beats, events, flushing: false);
         }
 
-        Decide(_nextA - 1, newest, beats, events, flushing: false);
+        _released = Math.Max(_released, last);
     }
 
     /// <summary>Ends the stream: decides the last beats with the look-ahead that exists and reports every remaining flag.
@@ -228,6 +307,9 @@ public sealed class AfDetector
             return;
         }
 
+        // A run still held at the end has no beat after it to be spread towards: its intervals are taken as they are.
+        _held = 0;
+        Release(_beats - 1, beats, events);
         var newest = _beats - 2;
         while (_nextA <= newest)
         {

@@ -102,6 +102,28 @@ internal static class BeatPipeline
     {
         var (_, _, fs, length, detections, features) = Extract(database, name, SpecFor(model));
         var n = features.Count;
+        var classes = model.ClassCount;
+        var (p, rr, samples) = Classify(model, features);
+
+        // The rhythm context of the model's decision: the AF detector over the same detections, with the beats the network
+        // calls V evened out, as the twin runs it.
+        var inAf = model.DecisionUsesRhythm ? AfFlags(detections, fs, samples, Ventricular(model, p, rr, samples, detections)) : [];
+        var decided = new int[n];
+        model.Decide(p, rr, inAf, n, decided);
+        var labels = model.Labels.Select(ParseLabel).ToArray();
+        var predicted = new AamiClass[n];
+        for (var i = 0; i < n; i++)
+        {
+            predicted[i] = labels[decided[i]];
+        }
+
+        return new ClassifiedRecord(name, fs, length, samples, predicted, p, classes);
+    }
+
+    /// <summary>The network's probabilities for each beat, with the RR features and sample index of each.</summary>
+    public static (float[] Probabilities, float[] Rr, long[] Samples) Classify(BeatClassifier model, List<BeatFeatures> features)
+    {
+        var n = features.Count;
         var beatLength = model.BeatLength;
         var rrLength = model.RrFeatureCount;
         var classes = model.ClassCount;
@@ -122,24 +144,42 @@ internal static class BeatPipeline
             model.Classify(x.AsSpan(start * beatLength, b * beatLength), rr.AsSpan(start * rrLength, b * rrLength), b, p.AsSpan(start * classes, b * classes));
         }
 
-        // The rhythm context of the model's decision: the AF detector over the same detections, as the twin runs it.
-        var inAf = model.DecisionUsesRhythm ? AfFlags(detections, fs, samples) : [];
-        var decided = new int[n];
-        model.Decide(p, rr, inAf, n, decided);
-        var labels = model.Labels.Select(ParseLabel).ToArray();
-        var predicted = new AamiClass[n];
-        for (var i = 0; i < n; i++)
+        return (p, rr, samples);
+    }
+
+    /// <summary>
+    /// Per detection, whether the network calls it premature ventricular ectopy (<see cref="BeatClassifier.FlagVentricularEctopy"/>),
+    /// which the AF detector evens out. Detections without a window are not.
+    /// </summary>
+    public static bool[] Ventricular(BeatClassifier model, float[] probabilities, float[] rr, long[] samples, long[] detections)
+    {
+        var byBeat = new bool[samples.Length];
+        model.FlagVentricularEctopy(probabilities, rr, samples.Length, byBeat);
+        var flags = new bool[detections.Length];
+        var d = 0;
+        for (var i = 0; i < samples.Length; i++)
         {
-            predicted[i] = labels[decided[i]];
+            d = Array.BinarySearch(detections, d, detections.Length - d, samples[i]);
+            if (d < 0)
+            {
+                d = ~d;
+                continue;
+            }
+
+            flags[d] = byBeat[i];
         }
 
-        return new ClassifiedRecord(name, fs, length, samples, predicted, p, classes);
+        return flags;
     }
 
     /// <summary>Whether each beat (by sample index, a subset of the detections in order) lies in an AF episode.</summary>
-    public static bool[] AfFlags(long[] detections, double fs, long[] beats)
+    /// <param name="detections">Every detection, in order: the AF detector's beats.</param>
+    /// <param name="fs">Their sampling rate, in Hz.</param>
+    /// <param name="beats">The beats to flag.</param>
+    /// <param name="ventricular">Per detection, whether it is ventricular (evened out before the RR intervals are judged); empty for none.</param>
+    public static bool[] AfFlags(long[] detections, double fs, long[] beats, bool[]? ventricular = null)
     {
-        var analysis = AfDetector.Analyze(detections, fs);
+        var analysis = AfDetector.Analyze(detections, fs, ventricular ?? []);
         var flags = new bool[beats.Length];
         var d = 0;
         for (var i = 0; i < beats.Length; i++)

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using HeartTwin.Inference;
+using HeartTwin.Signals.Beats;
 using HeartTwin.Signals.Detection;
 using HeartTwin.Signals.Evaluation;
 using HeartTwin.Signals.Rhythm;
@@ -11,7 +13,9 @@ namespace HeartTwin.Cli.Commands;
 
 /// <summary>
 /// <c>hearttwin eval af</c>: detects beats with the QRS detector (every ECG lead), runs the AF detector over them and scores
-/// the per-beat AF flags against the reference rhythm annotations (AF = <c>(AFIB</c>).
+/// the per-beat AF flags against the reference rhythm annotations (AF = <c>(AFIB</c>). By default the beat model classifies
+/// the beats first and the AF detector evens out the ones it calls V, as the twin does; <c>--ectopy none</c> judges the RR
+/// intervals alone.
 /// </summary>
 internal static class EvalAfCommand
 {
@@ -24,10 +28,14 @@ internal static class EvalAfCommand
         var format = CommonOptions.Format();
         var beats = new Option<string>("--beats") { Description = "Beats to analyse: detector (the QRS detector on every ECG lead) or reference (the annotated beats, to separate AF errors from detection errors).", DefaultValueFactory = _ => "detector" };
         beats.AcceptOnlyFromAmong("detector", "reference");
-        var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats };
+        var ectopy = new Option<string>("--ectopy") { Description = "Ventricular ectopy: model (the beat model's V beats are evened out before the RR intervals are judged, as the twin does) or none (RR intervals alone).", DefaultValueFactory = _ => "model" };
+        ectopy.AcceptOnlyFromAmong("model", "none");
+        var model = new Option<string?>("--model") { Description = "The beat model for --ectopy model (models/<name>.onnx); default: the default model of the models folder." };
+        var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats, ectopy, model };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference");
+            using var registry = parse.GetValue(ectopy) == "model" ? BeatPipeline.LoadModels(parse.GetValue(model)) : null;
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference", ectopyModel: registry?.Default);
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
@@ -40,11 +48,13 @@ internal static class EvalAfCommand
     /// MIT-BIH AF Database are); null to skip silently. Records named explicitly are never skipped.</param>
     /// <param name="options">AF detector settings; null for the defaults.</param>
     /// <param name="useReferenceBeats">Analyse the annotated beats instead of the QRS detector's.</param>
-    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false)
+    /// <param name="ectopyModel">The beat model whose V beats the AF detector evens out; null to judge the RR intervals alone.</param>
+    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false, BeatClassifier? ectopyModel = null)
     {
         var database = WfdbDatabase.Open(dbDir);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
-        if (string.IsNullOrWhiteSpace(recordList) && !useReferenceBeats)
+        var needsSignals = !useReferenceBeats || ectopyModel is not null;
+        if (string.IsNullOrWhiteSpace(recordList) && needsSignals)
         {
             names = names.Where(n =>
             {
@@ -69,7 +79,8 @@ internal static class EvalAfCommand
             var reference = database.ReadAnnotations(name);
             long[] detections;
             double fs;
-            if (useReferenceBeats)
+            bool[] ventricular = [];
+            if (!needsSignals)
             {
                 fs = WfdbHeader.Read(Path.Combine(database.Directory, name + ".hea")).SamplingFrequencyHz;
                 detections = AfEvaluation.ReferenceRhythm(reference).Samples;
@@ -78,10 +89,18 @@ internal static class EvalAfCommand
             {
                 var record = database.ReadRecord(name);
                 fs = record.SamplingFrequencyHz;
-                detections = QrsDetector.Detect(EcgLeads.ReadMillivolts(record), fs);
+                var leads = EcgLeads.ReadMillivolts(record);
+                detections = useReferenceBeats ? AfEvaluation.ReferenceRhythm(reference).Samples : QrsDetector.Detect(leads, fs);
+                if (ectopyModel is not null)
+                {
+                    // The twin's order: classify the beats, then judge the rhythm with the V beats evened out.
+                    var features = BeatFeatureExtractor.ExtractAll(leads[EcgLeads.RhythmLead(record.Header)], fs, detections, BeatPipeline.SpecFor(ectopyModel));
+                    var (p, rr, samples) = BeatPipeline.Classify(ectopyModel, features);
+                    ventricular = BeatPipeline.Ventricular(ectopyModel, p, rr, samples, detections);
+                }
             }
 
-            var analysis = AfDetector.Analyze(detections, fs, options);
+            var analysis = AfDetector.Analyze(detections, fs, ventricular, options);
             var flags = analysis.Beats.Select(b => b.IsAf).ToArray();
             results[i] = AfEvaluation.Score(name, reference, detections, flags, fs);
         });
@@ -89,6 +108,7 @@ internal static class EvalAfCommand
         var gross = results.Aggregate(default(AfCounts), (acc, r) => acc + r.Counts);
         return new AfReport(
             database.Name,
+            ectopyModel?.Id ?? "none",
             [.. results.Select(r => new AfRecordRow(
                 r.Record,
                 r.Counts.AfBeats,
@@ -130,7 +150,7 @@ internal static class EvalAfCommand
     private static void WriteTable(AfReport report, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"Per-beat AF detection on {report.Database} (AF = (AFIB; beats matched ±150 ms)"));
+        o.WriteLine(string.Create(inv, $"Per-beat AF detection on {report.Database} (AF = (AFIB; beats matched ±150 ms; ventricular ectopy evened out: {(report.Ectopy == "none" ? "no" : $"the V beats of {report.Ectopy}")})"));
         o.WriteLine("Record  AF beats     TP     FN     FP      TN    Se(%)    Sp(%)   PPV(%)");
         foreach (var r in report.Records)
         {
@@ -147,6 +167,7 @@ internal static class EvalAfCommand
 /// <summary>The JSON report of <c>eval af</c>: per-record rows and the gross per-beat figures (percent).</summary>
 internal sealed record AfReport(
     [property: JsonPropertyName("database")] string Database,
+    [property: JsonPropertyName("ectopy")] string Ectopy,
     [property: JsonPropertyName("records")] IReadOnlyList<AfRecordRow> Records,
     [property: JsonPropertyName("se")] double? Se,
     [property: JsonPropertyName("sp")] double? Sp,
