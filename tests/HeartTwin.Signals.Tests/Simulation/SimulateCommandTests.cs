@@ -77,11 +77,10 @@ public class SimulateCommandTests
         clock.Elapsed.ShouldBeGreaterThan(TimeSpan.FromSeconds(1.9));
         var arrivals = twin.Received.Select(r => r.ArrivedAt).ToList();
         arrivals.Count.ShouldBe(8);
-        // Paced, not bursted: the last four batches leave 0.25 s apart (3 intervals). The whole span should be 7 intervals,
-        // but pacing keeps to the signal's clock, so a start delayed by a loaded machine (the first connection, JIT) is
-        // caught up by sending the early batches sooner: CI once measured 1.22 s for the 1.75 s span.
-        (arrivals[^1] - arrivals[^4]).ShouldBeGreaterThan(TimeSpan.FromSeconds(0.6));
-        (arrivals[^1] - arrivals[0]).ShouldBeGreaterThan(TimeSpan.FromSeconds(1.0));
+        // Paced, not bursted: the last four batches leave 0.25 s apart (3 intervals, 0.75 s). Only the tail is checked: pacing
+        // keeps to the signal's clock, so a start delayed by a loaded machine (the first connection, JIT) is caught up by
+        // sending the early batches sooner, and CI has measured 1.22 s and 0.83 s for the nominal 1.75 s whole span.
+        (arrivals[^1] - arrivals[^4]).ShouldBeGreaterThan(TimeSpan.FromSeconds(0.5));
     }
 
     [Fact]
