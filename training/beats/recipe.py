@@ -261,12 +261,18 @@ def confusion(y_true, y_pred):
     return m
 
 
+# EC57 as PhysioNet's bxb scores it: F and Q beats called V are not V false positives, nor Q beats called S S false
+# positives (bxb: VFP = Nv + Sv + Ov + Xv, SFP = Ns + Vs + Fs + Os + Xs). The C# ConfusionMatrix does the same.
+EC57_FP_EXEMPT = {"V": ("F", "Q"), "S": ("Q",)}
+
+
 def class_stats(m):
     out = {}
     for c, name in enumerate(LABELS):
         tp = int(m[c, c])
         fn = int(m[c].sum() - tp)
-        fp = int(m[:, c].sum() - tp)
+        exempt = [LABELS.index(r) for r in EC57_FP_EXEMPT.get(name, ())]
+        fp = int(m[:, c].sum() - tp - sum(m[r, c] for r in exempt))
         out[name] = {"tp": tp, "fn": fn, "fp": fp,
                      "se": round(100.0 * tp / (tp + fn), 2) if tp + fn else None,
                      "ppv": round(100.0 * tp / (tp + fp), 2) if tp + fp else None}
@@ -391,7 +397,8 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
                      "threads": torch.get_num_threads(), "epochs": cfg.epochs, "hyperparameters": vars(cfg),
                      "beats": int(cv["beats"]), "class_counts": cv["class_counts"]},
         "cross_validation": {"scheme": f"patient-wise {len(FOLDS)}-fold on DS1 (whole records per fold, fixed assignment), "
-                                       "pooled out-of-fold predictions, argmax",
+                                       "pooled out-of-fold predictions, argmax; scored per EC57 as bxb does (F and Q beats "
+                                       "called V are not V false positives, nor Q beats called S)",
                              "folds": len(FOLDS), "fold_records": FOLDS,
                              "classes": cv["classes"],
                              "confusion": {"labels": LABELS, "rows": "true", "columns": "predicted", "matrix": cv["matrix"]},

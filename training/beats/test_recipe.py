@@ -87,6 +87,19 @@ class RecipeOnSyntheticData(unittest.TestCase):
         self.assertTrue(set(flat).isdisjoint(synth.PACED))
 
 
+class Ec57Statistics(unittest.TestCase):
+    def test_fusion_and_unclassifiable_beats_called_v_are_not_v_false_positives(self):
+        # Rows true, columns predicted, N S V F Q. bxb: VFP = Nv + Sv + Ov + Xv, SFP = Ns + Vs + Fs + Os + Xs.
+        m = np.zeros((5, 5), np.int64)
+        for true, pred in [(2, 2), (3, 2), (4, 2), (0, 2), (1, 2), (4, 1), (3, 1), (1, 1), (3, 0)]:
+            m[true, pred] += 1
+        s = recipe.class_stats(m)
+        self.assertEqual((s["V"]["tp"], s["V"]["fp"], s["V"]["fn"]), (1, 2, 0))
+        self.assertEqual((s["S"]["tp"], s["S"]["fp"], s["S"]["fn"]), (1, 1, 1))
+        self.assertEqual((s["F"]["fp"], s["F"]["fn"]), (0, 3))
+        self.assertEqual((s["N"]["fp"], s["N"]["fn"]), (1, 1))
+
+
 class RecipeOnSpec2SyntheticData(unittest.TestCase):
     """The recipe takes the channel and RR counts from the data: a spec v2 dataset gives a [batch,4,128] + [batch,9] model."""
 

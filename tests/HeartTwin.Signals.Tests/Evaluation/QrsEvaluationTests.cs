@@ -125,4 +125,28 @@ public class QrsEvaluationTests
         s.SensitivityPercent.ShouldBe(0);
         m.AccuracyPercent.ShouldBe(60);
     }
+    [Fact]
+    public void Fusion_and_unclassifiable_beats_called_V_are_not_V_false_positives_as_in_bxb()
+    {
+        // bxb: VFP = Nv + Sv + Ov + Xv and SFP = Ns + Vs + Fs + Os + Xs; Fv, Qv and Qs are no one's false positive.
+        var m = new ConfusionMatrix();
+        m.Add(AamiClass.V, AamiClass.V);
+        m.Add(AamiClass.F, AamiClass.V);
+        m.Add(AamiClass.Q, AamiClass.V);
+        m.Add(AamiClass.N, AamiClass.V);
+        m.Add(AamiClass.S, AamiClass.V);
+        m.Add(AamiClass.Q, AamiClass.S);
+        m.Add(AamiClass.F, AamiClass.S);
+        m.Add(AamiClass.S, AamiClass.S);
+        m.Add(AamiClass.F, AamiClass.N);
+        m.ClassStatistics(AamiClass.V).ShouldBe(new DetectionCounts(1, 2, 0));
+        m.ClassStatistics(AamiClass.S).ShouldBe(new DetectionCounts(1, 1, 1));
+        // They are still FN of their own class, and N, F and Q (no EC57 statistic) count every other class as FP.
+        m.ClassStatistics(AamiClass.F).ShouldBe(new DetectionCounts(0, 0, 3));
+        m.ClassStatistics(AamiClass.Q).ShouldBe(new DetectionCounts(0, 0, 2));
+        m.ClassStatistics(AamiClass.N).ShouldBe(new DetectionCounts(0, 1, 1));
+        ConfusionMatrix.IsExemptFalsePositive(AamiClass.F, AamiClass.V).ShouldBeTrue();
+        ConfusionMatrix.IsExemptFalsePositive(AamiClass.F, AamiClass.S).ShouldBeFalse();
+        ConfusionMatrix.IsExemptFalsePositive(AamiClass.V, AamiClass.F).ShouldBeFalse();
+    }
 }

@@ -2,8 +2,10 @@ namespace HeartTwin.Signals.Evaluation;
 
 /// <summary>
 /// An AAMI EC57 confusion matrix: rows are the reference class, columns the predicted class.
-/// Per-class statistics follow EC57: a class's FN are its beats predicted as another class, its FP are
-/// other classes' beats predicted as it.
+/// Per-class statistics follow EC57 as PhysioNet's <c>bxb</c> computes them: a class's FN are its beats predicted as
+/// another class, its FP are other classes' beats predicted as it, except that fusion (F) and unclassifiable (Q) beats
+/// called V are not V false positives, and Q beats called S are not S false positives (bxb's VFP = Nv + Sv + Ov + Xv,
+/// SFP = Ns + Vs + Fs + Os + Xs). EC57 defines no statistics for N, F and Q; theirs count every other class.
 /// </summary>
 public sealed class ConfusionMatrix
 {
@@ -69,13 +71,29 @@ public sealed class ConfusionMatrix
         {
             if (i != k)
             {
-                fp += _counts[i, k];
                 fn += _counts[k, i];
+                if (!IsExemptFalsePositive((AamiClass)i, c))
+                {
+                    fp += _counts[i, k];
+                }
             }
         }
 
         return new DetectionCounts(_counts[k, k], fp, fn);
     }
+
+    /// <summary>
+    /// True when EC57 does not count a beat of class <paramref name="reference"/> called <paramref name="predicted"/> as
+    /// a false positive of the predicted class: a fusion beat is partly ventricular, and an unclassifiable beat may be
+    /// either, so calling them V (or a Q beat S) is not held against the V (S) statistics. They still count as FN of
+    /// their own class.
+    /// </summary>
+    public static bool IsExemptFalsePositive(AamiClass reference, AamiClass predicted) => predicted switch
+    {
+        AamiClass.V => reference is AamiClass.F or AamiClass.Q,
+        AamiClass.S => reference is AamiClass.Q,
+        _ => false,
+    };
 
     /// <summary>The matrix as rows of counts, in <see cref="AamiMapping.Labels"/> order.</summary>
     public long[][] ToRows()
