@@ -130,15 +130,17 @@ public class QrsEvaluationTests
     {
         // bxb: VFP = Nv + Sv + Ov + Xv and SFP = Ns + Vs + Fs + Os + Xs; Fv, Qv and Qs are no one's false positive.
         var m = new ConfusionMatrix();
-        m.Add(AamiClass.V, AamiClass.V);
-        m.Add(AamiClass.F, AamiClass.V);
-        m.Add(AamiClass.Q, AamiClass.V);
-        m.Add(AamiClass.N, AamiClass.V);
-        m.Add(AamiClass.S, AamiClass.V);
-        m.Add(AamiClass.Q, AamiClass.S);
-        m.Add(AamiClass.F, AamiClass.S);
-        m.Add(AamiClass.S, AamiClass.S);
-        m.Add(AamiClass.F, AamiClass.N);
+        (AamiClass Reference, AamiClass Predicted)[] beats =
+        [
+            (AamiClass.V, AamiClass.V), (AamiClass.F, AamiClass.V), (AamiClass.Q, AamiClass.V), (AamiClass.N, AamiClass.V),
+            (AamiClass.S, AamiClass.V), (AamiClass.Q, AamiClass.S), (AamiClass.F, AamiClass.S), (AamiClass.S, AamiClass.S),
+            (AamiClass.F, AamiClass.N),
+        ];
+        foreach (var (reference, predicted) in beats)
+        {
+            m.Add(reference, predicted);
+        }
+
         m.ClassStatistics(AamiClass.V).ShouldBe(new DetectionCounts(1, 2, 0));
         m.ClassStatistics(AamiClass.S).ShouldBe(new DetectionCounts(1, 1, 1));
         // They are still FN of their own class, and N, F and Q (no EC57 statistic) count every other class as FP.
