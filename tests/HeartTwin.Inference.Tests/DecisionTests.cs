@@ -8,8 +8,8 @@ using Microsoft.Extensions.Hosting;
 namespace HeartTwin.Inference.Tests;
 
 /// <summary>
-/// The card's decision: the premature supraventricular rule that splits the beats the network calls N or S by their
-/// timing against the patient's long RR baseline, and calls no beat in AF premature.
+/// The card's decision: the premature supraventricular rule that splits the beats the network calls N or S (and F, since
+/// beat-cnn 2.2.0) by their timing against the patient's long RR baseline, and calls no beat in AF premature.
 /// </summary>
 [Trait("Regression", "issue-3")]
 public sealed class DecisionTests
@@ -61,6 +61,17 @@ public sealed class DecisionTests
     }
 
     [Fact]
+    public void With_F_in_from_labels_an_F_call_is_decided_by_its_timing_like_N_and_S()
+    {
+        using var dir = TestFiles.NewTempDir();
+        using var model = BeatClassifier.Load(WriteV2Card(dir, 0.8, fromLabels: ["N", "S", "F"]));
+
+        var labels = Decide(model, [(F, 0.5f), (F, 1.0f), (F, 0.5f), (V, 0.5f), (Q, 0.5f)], inAf: [false, false, true, false, false]);
+
+        labels.ShouldBe([S, N, N, V, Q]); // early: S; on time or in AF: N; V and Q keep their class
+    }
+
+    [Fact]
     public void A_premature_beat_with_enough_V_probability_is_V()
     {
         using var dir = TestFiles.NewTempDir();
@@ -101,6 +112,21 @@ public sealed class DecisionTests
     {
         var card = V2CardWithDecision(0.8);
         card["decision"]!["premature_supraventricular"]![member] = JsonNode.Parse(value);
+
+        var e = Should.Throw<ModelLoadException>(() => ModelCard.Parse(TestFiles.ToJson(card)));
+
+        e.Failure.ShouldBe(ModelLoadFailure.CardInvalid);
+        e.Message.ShouldContain(expected);
+    }
+
+    [Theory]
+    [InlineData("[\"N\", \"S\", \"V\"]", "from_labels cannot hold V")]
+    [InlineData("[\"N\", \"X\"]", "from_labels 'X' is not one of the card's labels")]
+    [InlineData("[]", "from_labels must name at least one label")]
+    public void A_decision_that_would_re_decide_V_or_an_unknown_label_is_refused(string fromLabels, string expected)
+    {
+        var card = V2CardWithDecision(0.8);
+        card["decision"]!["premature_supraventricular"]!["from_labels"] = JsonNode.Parse(fromLabels);
 
         var e = Should.Throw<ModelLoadException>(() => ModelCard.Parse(TestFiles.ToJson(card)));
 
@@ -165,6 +191,7 @@ public sealed class DecisionTests
         rule.MaxRatio.ShouldBe(0.8);
         rule.NormalInAf.ShouldBeTrue();
         rule.VMinProbability.ShouldBe(0.1);
+        rule.FromLabels.ShouldBe(["N", "S", "F"]);
         var after = registry.Default.Card.CrossValidation.ShouldNotBeNull().AfterDecision.ShouldNotBeNull();
         after.Classes.ShouldNotBeNull()["S"].Se.ShouldNotBeNull().ShouldBeGreaterThan(registry.Default.Card.CrossValidation!.Classes!["S"].Se!.Value);
     }
@@ -237,7 +264,7 @@ public sealed class DecisionTests
         return (p, rr);
     }
 
-    private static JsonObject V2CardWithDecision(double maxRatio, double? vMinProbability = null)
+    private static JsonObject V2CardWithDecision(double maxRatio, double? vMinProbability = null, string[]? fromLabels = null)
     {
         var card = JsonNode.Parse(File.ReadAllText(TestFiles.TinyV2Card))!.AsObject();
         var rule = new JsonObject { ["rr_feature"] = "pre_long_ratio", ["max_ratio"] = maxRatio, ["normal_in_af"] = true };
@@ -246,15 +273,20 @@ public sealed class DecisionTests
             rule["v_min_probability"] = v;
         }
 
+        if (fromLabels is not null)
+        {
+            rule["from_labels"] = new JsonArray([.. fromLabels.Select(l => (JsonNode)l)]);
+        }
+
         card["decision"] = new JsonObject { ["premature_supraventricular"] = rule };
         return card;
     }
 
-    private static string WriteV2Card(TempDir dir, double maxRatio, double? vMinProbability = null)
+    private static string WriteV2Card(TempDir dir, double maxRatio, double? vMinProbability = null, string[]? fromLabels = null)
     {
         dir.CopyTinyV2();
         var path = dir.File("tiny-beat-v2.json");
-        File.WriteAllText(path, TestFiles.ToJson(V2CardWithDecision(maxRatio, vMinProbability)));
+        File.WriteAllText(path, TestFiles.ToJson(V2CardWithDecision(maxRatio, vMinProbability, fromLabels)));
         return path;
     }
 

@@ -345,19 +345,20 @@ def decision_rule(cfg, sidecar, data):
     rule = {"rr_feature": "pre_long_ratio", "max_ratio": cfg.premature_s_ratio, "normal_in_af": True}
     if cfg.premature_v_probability is not None:
         rule["v_min_probability"] = cfg.premature_v_probability
+    rule["from_labels"] = list(cfg.premature_from_labels)
     return {"premature_supraventricular": rule}
 
 
 def apply_decision(rule, y_pred, data, sidecar, probs=None):
-    """What BeatClassifier.Decide does in C#: a beat predicted N or S is S when premature and not in AF (V instead when the
-    network gives V at least v_min_probability), else N."""
+    """What BeatClassifier.Decide does in C#: a beat predicted one of from_labels (N or S before 2.2.0; N, S or F since) is S
+    when premature and not in AF (V instead when the network gives V at least v_min_probability), else N."""
     r = rule["premature_supraventricular"]
     ratio = data["rr"][:, sidecar["spec"]["rr_features"].index(r["rr_feature"])]
     premature = ratio < r["max_ratio"]  # NaN compares False: not premature
     if r["normal_in_af"]:
         premature &= data["af"] == 0
     out = y_pred.copy()
-    sv = (y_pred == 0) | (y_pred == 1)
+    sv = np.isin(y_pred, [LABELS.index(label) for label in r.get("from_labels", ["N", "S"])])
     out[sv & premature] = 1
     out[sv & ~premature] = 0
     if r.get("v_min_probability") is not None:
@@ -384,9 +385,11 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
         "tensors": {"beat": "beat", "rr": "rr", "output": "probabilities"},
         "dataset_spec": spec,
     }
-    # The minor version counts decision changes over the same network inputs: 2.1.0 is spec v2 with the premature-S rule.
+    # The minor version counts decision changes over the same network inputs: 2.1.0 is spec v2 with the premature-S rule,
+    # 2.2.0 the same rule re-deciding the network's F calls as well.
+    minor = 0 if rule is None else 2 if "F" in rule["premature_supraventricular"]["from_labels"] else 1
     card = {
-        "name": "beat-cnn", "version": f"{version}.{0 if rule is None else 1}.0", "task": "beat-classification",
+        "name": "beat-cnn", "version": f"{version}.{minor}.0", "task": "beat-classification",
         "onnx": "beat-cnn.onnx", "onnx_sha256": onnx_sha, "opset": 17,
         "input": input_spec,
         "labels": LABELS,
@@ -460,6 +463,9 @@ class Config:
         # A beat the decision would call S is V when the network's V probability is at least this (most false S were premature
         # V beats the network called N); chosen from {0.1, 0.2, 0.3} by a rule written before the runs (README); None: no veto.
         self.premature_v_probability = 0.1
+        # The network calls the rule re-decides. F joined N and S by a rule written before its run (README, "F calls join the
+        # decision"): across patients the network's F calls are N beats, and F is never learnt from DS1's one F-rich record.
+        self.premature_from_labels = ["N", "S", "F"]
         self.ensemble = 2 if quick else 5
         self.verbose = False
         for k, v in over.items():

@@ -122,7 +122,7 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
         self.assertEqual(info["inputs"], {"beat": ["batch", 4, 128], "rr": ["batch", 9]})
 
     def test_card_states_spec_version_2(self):
-        self.assertEqual(self.card["version"], "2.1.0")  # .1: the premature-S decision
+        self.assertEqual(self.card["version"], "2.2.0")  # .2: the premature-S decision over N, S and F calls
         self.assertEqual(self.card["input"]["spec_version"], 2)
         self.assertEqual(self.card["input"]["channels"], 4)
         self.assertEqual(len(self.card["input"]["rr_features"]), 9)
@@ -131,14 +131,17 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
 
     def test_card_carries_the_premature_s_decision_and_its_cross_validation(self):
         self.assertEqual(self.card["decision"], {"premature_supraventricular": {
-            "rr_feature": "pre_long_ratio", "max_ratio": 0.8, "normal_in_af": True, "v_min_probability": 0.1}})
+            "rr_feature": "pre_long_ratio", "max_ratio": 0.8, "normal_in_af": True, "v_min_probability": 0.1,
+            "from_labels": ["N", "S", "F"]}})
+        self.assertEqual(self.card["version"], "2.2.0")
         after = self.card["cross_validation"]["after_decision"]
         before = np.array(self.card["cross_validation"]["confusion"]["matrix"])
         m = np.array(after["confusion"]["matrix"])
         self.assertEqual(m.sum(), before.sum())
-        # the rule only moves beats out of the N and S columns, between them or to V (the veto)
-        np.testing.assert_array_equal(m[:, 3:], before[:, 3:])
-        np.testing.assert_array_equal(m[:, :3].sum(1), before[:, :3].sum(1))
+        # the rule only moves beats out of the N, S and F columns, to N, S or V (the veto); nothing is left called F
+        np.testing.assert_array_equal(m[:, 4:], before[:, 4:])
+        np.testing.assert_array_equal(m[:, :4].sum(1), before[:, :4].sum(1))
+        np.testing.assert_array_equal(m[:, 3], 0)
         self.assertTrue((m[:, 2] >= before[:, 2]).all())
 
     def test_decision_calls_premature_beats_s_and_never_in_af(self):
@@ -147,14 +150,16 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
         sidecar = {"spec": {"rr_features": synth.RR_FEATURES_V2}}
         rule = recipe.decision_rule(recipe.Config(), sidecar, data)
         y_pred = np.where(np.isin(data["y"], [0, 1]), 0, data["y"])  # a network that calls every S beat N
+        y_pred[::7] = 3  # and some beats F, which the decision re-decides as it does N and S
         probs = np.zeros((len(y_pred), 5), np.float32)
         probs[:, 2] = np.where(np.arange(len(y_pred)) % 2 == 0, 0.05, 0.5)  # every other beat has V probability 0.5
         out = recipe.apply_decision(rule, y_pred, data, sidecar, probs)
         premature = data["rr"][:, 7] < 0.8
-        vetoed = np.isin(y_pred, [0, 1]) & premature & (data["af"] == 0) & (probs[:, 2] >= 0.1)
+        vetoed = np.isin(y_pred, [0, 1, 3]) & premature & (data["af"] == 0) & (probs[:, 2] >= 0.1)
         np.testing.assert_array_equal(out[vetoed], 2)
         out[vetoed] = 1  # the rest as without the veto
-        sv = np.isin(y_pred, [0, 1])
+        sv = np.isin(y_pred, [0, 1, 3])
+        self.assertFalse((out == 3).any())
         np.testing.assert_array_equal(out[sv & premature & (data["af"] == 0)], 1)
         np.testing.assert_array_equal(out[sv & (data["af"] == 1)], 0)
         np.testing.assert_array_equal(out[~sv], y_pred[~sv])

@@ -25,6 +25,7 @@ public sealed class BeatClassifier : IDisposable
     private readonly string[] _outputNames;
     private readonly string[] _labels;
     private readonly PrematureSupraventricularRule? _prematureRule;
+    private readonly bool[] _reDecided = []; // by label index: the rule's FromLabels
     private readonly int _prematureFeature = -1;
     private readonly int _normalLabel = -1;
     private readonly int _supraventricularLabel = -1;
@@ -58,6 +59,11 @@ public sealed class BeatClassifier : IDisposable
             _normalLabel = IndexOf(card.Labels, "N");
             _supraventricularLabel = IndexOf(card.Labels, "S");
             _ventricularLabel = IndexOf(card.Labels, "V");
+            _reDecided = new bool[card.Labels.Count];
+            foreach (var label in rule.FromLabels)
+            {
+                _reDecided[IndexOf(card.Labels, label)] = true;
+            }
         }
     }
 
@@ -254,7 +260,8 @@ public sealed class BeatClassifier : IDisposable
 
     /// <summary>
     /// Turns probabilities into classes as the card's <see cref="ModelCard.Decision"/> says: the most probable label (the
-    /// first on a tie), then, for a beat called N or S, the <see cref="PrematureSupraventricularRule"/> on its RR features
+    /// first on a tie), then, for a beat called one of <see cref="PrematureSupraventricularRule.FromLabels"/> (N or S, and F
+    /// since beat-cnn 2.2.0), the <see cref="PrematureSupraventricularRule"/> on its RR features
     /// (and, with <see cref="PrematureSupraventricularRule.VMinProbability"/>, its V probability).
     /// </summary>
     /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities, as <see cref="Classify(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float})"/> wrote them.</param>
@@ -281,7 +288,7 @@ public sealed class BeatClassifier : IDisposable
             var p = probabilities.Slice(i * ClassCount, ClassCount);
             int best = ArgMax(p);
 
-            if (apply && (best == _normalLabel || best == _supraventricularLabel))
+            if (apply && _reDecided[best])
             {
                 // NaN (no baseline yet) compares false: not premature.
                 bool premature = rr[(i * RrFeatureCount) + _prematureFeature] < rule!.MaxRatio;

@@ -8,7 +8,7 @@ namespace HeartTwin.Inference;
 /// </summary>
 public sealed class ModelDecision
 {
-    /// <summary>The rule that splits the beats the network calls N or S by prematurity; null for none.</summary>
+    /// <summary>The rule that splits the beats the network calls N or S (or F, see <see cref="PrematureSupraventricularRule.FromLabels"/>) by prematurity; null for none.</summary>
     public PrematureSupraventricularRule? PrematureSupraventricular { get; init; }
 
     internal void Validate(ModelCard card, List<string> errors) => PrematureSupraventricular?.Validate(card, errors);
@@ -43,6 +43,13 @@ public sealed class PrematureSupraventricularRule
     /// </summary>
     public double? VMinProbability { get; init; }
 
+    /// <summary>
+    /// The network's labels the rule re-decides: N and S (the default, as in beat-cnn 2.1.0), and F since 2.2.0. Across
+    /// patients the network's F calls are N beats (F is learnt from one DS1 record), so they go through the same timing
+    /// test. V is never one of them: a ventricular morphology stays V.
+    /// </summary>
+    public IReadOnlyList<string> FromLabels { get; init; } = ["N", "S"];
+
     internal void Validate(ModelCard card, List<string> errors)
     {
         if (!double.IsFinite(MaxRatio) || MaxRatio <= 0 || MaxRatio > 1)
@@ -68,6 +75,25 @@ public sealed class PrematureSupraventricularRule
         if (card.Labels is { } labels && (!labels.Contains("N", StringComparer.Ordinal) || !labels.Contains("S", StringComparer.Ordinal)))
         {
             errors.Add("decision.premature_supraventricular needs the labels N and S.");
+        }
+
+        if (FromLabels is null || FromLabels.Count == 0)
+        {
+            errors.Add("decision.premature_supraventricular.from_labels must name at least one label.");
+        }
+        else
+        {
+            foreach (var label in FromLabels)
+            {
+                if (label == "V")
+                {
+                    errors.Add("decision.premature_supraventricular.from_labels cannot hold V: a ventricular call is not re-decided by timing.");
+                }
+                else if (card.Labels is { } known && !known.Contains(label, StringComparer.Ordinal))
+                {
+                    errors.Add($"decision.premature_supraventricular.from_labels '{label}' is not one of the card's labels.");
+                }
+            }
         }
     }
 }
