@@ -72,6 +72,34 @@ public sealed class DecisionTests
     }
 
     [Fact]
+    public void A_beat_less_early_but_followed_by_a_pause_is_S_with_the_pause_test()
+    {
+        using var dir = TestFiles.NewTempDir();
+        using var plain = BeatClassifier.Load(WriteV2Card(dir, 0.8));
+        using var other = TestFiles.NewTempDir();
+        using var model = BeatClassifier.Load(WriteV2Card(other, 0.8, earlyWithPause: (0.9, 1.2)));
+        const int PostPreRatio = 5;
+        // (pre_long_ratio, post_pre_ratio): 15% early with a pause; 15% early without; 5% early with a pause; 25% early; no baseline.
+        (float Early, float Pause)[] beats = [(0.85f, 1.3f), (0.85f, 1.1f), (0.95f, 1.5f), (0.75f, 1.0f), (float.NaN, 1.5f)];
+        var p = new float[beats.Length * model.ClassCount];
+        var rr = new float[beats.Length * model.RrFeatureCount];
+        for (var i = 0; i < beats.Length; i++)
+        {
+            p[(i * model.ClassCount) + N] = 0.9f;
+            rr[(i * model.RrFeatureCount) + PreLongRatio] = beats[i].Early;
+            rr[(i * model.RrFeatureCount) + PostPreRatio] = beats[i].Pause;
+        }
+
+        var labels = new int[beats.Length];
+        model.Decide(p, rr, new bool[beats.Length], beats.Length, labels);
+        labels.ShouldBe([S, N, N, S, N]);
+        plain.Decide(p, rr, new bool[beats.Length], beats.Length, labels);
+        labels.ShouldBe([N, N, N, S, N]); // without the pause test only the 25% early beat
+        model.Decide(p, rr, Enumerable.Repeat(true, beats.Length).ToArray(), beats.Length, labels);
+        labels.ShouldAllBe(l => l == N); // in AF nothing is premature
+    }
+
+    [Fact]
     public void A_premature_beat_with_enough_V_probability_is_V()
     {
         using var dir = TestFiles.NewTempDir();
@@ -112,6 +140,21 @@ public sealed class DecisionTests
     {
         var card = V2CardWithDecision(0.8);
         card["decision"]!["premature_supraventricular"]![member] = JsonNode.Parse(value);
+
+        var e = Should.Throw<ModelLoadException>(() => ModelCard.Parse(TestFiles.ToJson(card)));
+
+        e.Failure.ShouldBe(ModelLoadFailure.CardInvalid);
+        e.Message.ShouldContain(expected);
+    }
+
+    [Theory]
+    [InlineData("max_ratio", "0", "early_with_pause.max_ratio 0 must be above 0 and at most 1")]
+    [InlineData("min_ratio", "0.9", "early_with_pause.min_ratio 0.9 must be at least 1")]
+    [InlineData("rr_feature", "\"next_rr\"", "early_with_pause.rr_feature 'next_rr' is not one of input.rr_features")]
+    public void A_pause_test_out_of_range_is_refused_with_the_reason(string member, string value, string expected)
+    {
+        var card = V2CardWithDecision(0.8, earlyWithPause: (0.9, 1.2));
+        card["decision"]!["premature_supraventricular"]!["early_with_pause"]![member] = JsonNode.Parse(value);
 
         var e = Should.Throw<ModelLoadException>(() => ModelCard.Parse(TestFiles.ToJson(card)));
 
@@ -192,6 +235,8 @@ public sealed class DecisionTests
         rule.NormalInAf.ShouldBeTrue();
         rule.VMinProbability.ShouldBe(0.1);
         rule.FromLabels.ShouldBe(["N", "S", "F"]);
+        var pause = rule.EarlyWithPause.ShouldNotBeNull();
+        (pause.MaxRatio, pause.RrFeature, pause.MinRatio).ShouldBe((0.9, "post_pre_ratio", 1.2));
         var after = registry.Default.Card.CrossValidation.ShouldNotBeNull().AfterDecision.ShouldNotBeNull();
         after.Classes.ShouldNotBeNull()["S"].Se.ShouldNotBeNull().ShouldBeGreaterThan(registry.Default.Card.CrossValidation!.Classes!["S"].Se!.Value);
     }
@@ -264,7 +309,8 @@ public sealed class DecisionTests
         return (p, rr);
     }
 
-    private static JsonObject V2CardWithDecision(double maxRatio, double? vMinProbability = null, string[]? fromLabels = null)
+    private static JsonObject V2CardWithDecision(
+        double maxRatio, double? vMinProbability = null, string[]? fromLabels = null, (double MaxRatio, double MinRatio)? earlyWithPause = null)
     {
         var card = JsonNode.Parse(File.ReadAllText(TestFiles.TinyV2Card))!.AsObject();
         var rule = new JsonObject { ["rr_feature"] = "pre_long_ratio", ["max_ratio"] = maxRatio, ["normal_in_af"] = true };
@@ -278,15 +324,21 @@ public sealed class DecisionTests
             rule["from_labels"] = new JsonArray([.. fromLabels.Select(l => (JsonNode)l)]);
         }
 
+        if (earlyWithPause is { } pause)
+        {
+            rule["early_with_pause"] = new JsonObject { ["max_ratio"] = pause.MaxRatio, ["rr_feature"] = "post_pre_ratio", ["min_ratio"] = pause.MinRatio };
+        }
+
         card["decision"] = new JsonObject { ["premature_supraventricular"] = rule };
         return card;
     }
 
-    private static string WriteV2Card(TempDir dir, double maxRatio, double? vMinProbability = null, string[]? fromLabels = null)
+    private static string WriteV2Card(
+        TempDir dir, double maxRatio, double? vMinProbability = null, string[]? fromLabels = null, (double MaxRatio, double MinRatio)? earlyWithPause = null)
     {
         dir.CopyTinyV2();
         var path = dir.File("tiny-beat-v2.json");
-        File.WriteAllText(path, TestFiles.ToJson(V2CardWithDecision(maxRatio, vMinProbability, fromLabels)));
+        File.WriteAllText(path, TestFiles.ToJson(V2CardWithDecision(maxRatio, vMinProbability, fromLabels, earlyWithPause)));
         return path;
     }
 

@@ -122,7 +122,7 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
         self.assertEqual(info["inputs"], {"beat": ["batch", 4, 128], "rr": ["batch", 9]})
 
     def test_card_states_spec_version_2(self):
-        self.assertEqual(self.card["version"], "2.2.0")  # .2: the premature-S decision over N, S and F calls
+        self.assertEqual(self.card["version"], "2.3.0")  # .3: the premature-S decision over N, S and F calls, with the pause test
         self.assertEqual(self.card["input"]["spec_version"], 2)
         self.assertEqual(self.card["input"]["channels"], 4)
         self.assertEqual(len(self.card["input"]["rr_features"]), 9)
@@ -132,8 +132,9 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
     def test_card_carries_the_premature_s_decision_and_its_cross_validation(self):
         self.assertEqual(self.card["decision"], {"premature_supraventricular": {
             "rr_feature": "pre_long_ratio", "max_ratio": 0.8, "normal_in_af": True, "v_min_probability": 0.1,
-            "from_labels": ["N", "S", "F"]}})
-        self.assertEqual(self.card["version"], "2.2.0")
+            "from_labels": ["N", "S", "F"],
+            "early_with_pause": {"max_ratio": 0.9, "rr_feature": "post_pre_ratio", "min_ratio": 1.2}}})
+        self.assertEqual(self.card["version"], "2.3.0")
         after = self.card["cross_validation"]["after_decision"]
         before = np.array(self.card["cross_validation"]["confusion"]["matrix"])
         m = np.array(after["confusion"]["matrix"])
@@ -154,7 +155,8 @@ class RecipeOnSpec2SyntheticData(unittest.TestCase):
         probs = np.zeros((len(y_pred), 5), np.float32)
         probs[:, 2] = np.where(np.arange(len(y_pred)) % 2 == 0, 0.05, 0.5)  # every other beat has V probability 0.5
         out = recipe.apply_decision(rule, y_pred, data, sidecar, probs)
-        premature = data["rr"][:, 7] < 0.8
+        premature = (data["rr"][:, 7] < 0.8) | ((data["rr"][:, 7] < 0.9) & (data["rr"][:, 5] >= 1.2))
+        self.assertGreater(((data["rr"][:, 7] >= 0.8) & premature).sum(), 0)  # the pause test decides some beats
         vetoed = np.isin(y_pred, [0, 1, 3]) & premature & (data["af"] == 0) & (probs[:, 2] >= 0.1)
         np.testing.assert_array_equal(out[vetoed], 2)
         out[vetoed] = 1  # the rest as without the veto

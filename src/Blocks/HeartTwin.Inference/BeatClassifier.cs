@@ -26,6 +26,7 @@ public sealed class BeatClassifier : IDisposable
     private readonly string[] _labels;
     private readonly PrematureSupraventricularRule? _prematureRule;
     private readonly bool[] _reDecided = []; // by label index: the rule's FromLabels
+    private readonly int _pauseFeature = -1;
     private readonly int _prematureFeature = -1;
     private readonly int _normalLabel = -1;
     private readonly int _supraventricularLabel = -1;
@@ -59,6 +60,7 @@ public sealed class BeatClassifier : IDisposable
             _normalLabel = IndexOf(card.Labels, "N");
             _supraventricularLabel = IndexOf(card.Labels, "S");
             _ventricularLabel = IndexOf(card.Labels, "V");
+            _pauseFeature = rule.EarlyWithPause is { } pause ? IndexOf(card.Input.RrFeatures, pause.RrFeature) : -1;
             _reDecided = new bool[card.Labels.Count];
             foreach (var label in rule.FromLabels)
             {
@@ -291,7 +293,10 @@ public sealed class BeatClassifier : IDisposable
             if (apply && _reDecided[best])
             {
                 // NaN (no baseline yet) compares false: not premature.
-                bool premature = rr[(i * RrFeatureCount) + _prematureFeature] < rule!.MaxRatio;
+                var features = rr.Slice(i * RrFeatureCount, RrFeatureCount);
+                var ratio = features[_prematureFeature];
+                bool premature = ratio < rule!.MaxRatio
+                    || (rule.EarlyWithPause is { } pause && ratio < pause.MaxRatio && features[_pauseFeature] >= pause.MinRatio);
                 bool af = rule.NormalInAf && inAf[i];
                 best = !premature || af ? _normalLabel
                     : rule.VMinProbability is { } v && p[_ventricularLabel] >= v ? _ventricularLabel

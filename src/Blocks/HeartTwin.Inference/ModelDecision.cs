@@ -50,6 +50,13 @@ public sealed class PrematureSupraventricularRule
     /// </summary>
     public IReadOnlyList<string> FromLabels { get; init; } = ["N", "S"];
 
+    /// <summary>
+    /// A second way to be premature (beat-cnn 2.3.0): less early, but followed by a pause; null for none. An atrial
+    /// premature beat resets the sinus node, so a longer interval follows it, while sinus arrhythmia changes slowly and
+    /// does not pair a short interval with a long one.
+    /// </summary>
+    public EarlyWithPauseRule? EarlyWithPause { get; init; }
+
     internal void Validate(ModelCard card, List<string> errors)
     {
         if (!double.IsFinite(MaxRatio) || MaxRatio <= 0 || MaxRatio > 1)
@@ -77,6 +84,8 @@ public sealed class PrematureSupraventricularRule
             errors.Add("decision.premature_supraventricular needs the labels N and S.");
         }
 
+        EarlyWithPause?.Validate(card, errors);
+
         if (FromLabels is null || FromLabels.Count == 0)
         {
             errors.Add("decision.premature_supraventricular.from_labels must name at least one label.");
@@ -94,6 +103,40 @@ public sealed class PrematureSupraventricularRule
                     errors.Add($"decision.premature_supraventricular.from_labels '{label}' is not one of the card's labels.");
                 }
             }
+        }
+    }
+}
+
+/// <summary>
+/// A beat is also premature when its <see cref="PrematureSupraventricularRule.RrFeature"/> is below <see cref="MaxRatio"/>
+/// and its <see cref="RrFeature"/> (the interval after it over the one before it) is at least <see cref="MinRatio"/>.
+/// </summary>
+public sealed class EarlyWithPauseRule
+{
+    /// <summary>The prematurity bound for a beat followed by a pause (0.9: at least 10% early).</summary>
+    public required double MaxRatio { get; init; }
+
+    /// <summary>The RR feature that measures the pause, by its name in the card's <c>input.rr_features</c>.</summary>
+    public string RrFeature { get; init; } = "post_pre_ratio";
+
+    /// <summary>The pause: the feature must be at least this (1.2: the next interval 20% longer than the one before).</summary>
+    public required double MinRatio { get; init; }
+
+    internal void Validate(ModelCard card, List<string> errors)
+    {
+        if (!double.IsFinite(MaxRatio) || MaxRatio <= 0 || MaxRatio > 1)
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"decision.premature_supraventricular.early_with_pause.max_ratio {MaxRatio} must be above 0 and at most 1."));
+        }
+
+        if (!double.IsFinite(MinRatio) || MinRatio < 1)
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"decision.premature_supraventricular.early_with_pause.min_ratio {MinRatio} must be at least 1."));
+        }
+
+        if (card.Input?.RrFeatures is { } names && !names.Contains(RrFeature, StringComparer.Ordinal))
+        {
+            errors.Add($"decision.premature_supraventricular.early_with_pause.rr_feature '{RrFeature}' is not one of input.rr_features.");
         }
     }
 }
