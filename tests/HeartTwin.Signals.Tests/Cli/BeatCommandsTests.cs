@@ -123,6 +123,27 @@ public class BeatCommandsTests
     }
 
     [Fact]
+    public void A_rate_without_a_denominator_is_null_in_json_and_a_dash_in_the_table_not_100()
+    {
+        // Record 119 has no S, F or Q reference beats, and the shipped model (since 2.2.0) never says F: bxb prints "-" there.
+        var model = Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
+        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", model, "--format", "json");
+        code.ShouldBe(0, stderr);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var f = doc.RootElement.GetProperty("classes").GetProperty("F");
+            f.GetProperty("se").ValueKind.ShouldBe(JsonValueKind.Null);
+            f.GetProperty("ppv").ValueKind.ShouldBe(JsonValueKind.Null);
+            doc.RootElement.GetProperty("classes").GetProperty("V").GetProperty("se").GetDouble().ShouldBeGreaterThan(95);
+        }
+
+        (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", model);
+        code.ShouldBe(0, stderr);
+        var fRow = stdout.Split('\n').First(l => l.StartsWith("F ", StringComparison.Ordinal)); // the class table, before the confusion matrix
+        fRow.Split(' ', StringSplitOptions.RemoveEmptyEntries).ShouldBe(["F", "0", "0", "0", "-", "-"]);
+    }
+
+    [Fact]
     [Trait("Regression", "issue-3")]
     public void The_shipped_model_calls_premature_atrial_beats_S_and_beats_in_AF_not()
     {

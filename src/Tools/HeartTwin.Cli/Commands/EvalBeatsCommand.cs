@@ -83,7 +83,13 @@ internal static class EvalBeatsCommand
         foreach (var c in Enum.GetValues<AamiClass>())
         {
             var s = RecordBeatResult.Statistics(matched, missed, extra, c);
-            classes[c.ToString()] = new BeatsClassRow(s.TruePositives, s.FalseNegatives, s.FalsePositives, Round(s.SensitivityPercent), Round(s.PositivePredictivityPercent));
+            // A rate with no denominator is undefined (bxb prints "-"): a class never predicted has no +P, not 100%.
+            classes[c.ToString()] = new BeatsClassRow(
+                s.TruePositives,
+                s.FalseNegatives,
+                s.FalsePositives,
+                s.TruePositives + s.FalseNegatives == 0 ? null : Round(s.SensitivityPercent),
+                s.TruePositives + s.FalsePositives == 0 ? null : Round(s.PositivePredictivityPercent));
         }
 
         return new BeatsReport(
@@ -99,6 +105,8 @@ internal static class EvalBeatsCommand
 
     private static double Round(double v) => Math.Round(v, 3);
 
+    private static string Rate(double? v) => v is { } x ? x.ToString("F2", CultureInfo.InvariantCulture) : "-";
+
     private static void WriteTable(BeatsReport report, TextWriter stdout)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -106,7 +114,7 @@ internal static class EvalBeatsCommand
         stdout.WriteLine("Class      TP      FN      FP     Se(%)    +P(%)");
         foreach (var (label, c) in report.Classes)
         {
-            stdout.WriteLine(string.Create(inv, $"{label,-5} {c.Tp,7} {c.Fn,7} {c.Fp,7} {c.Se,9:F2} {c.Ppv,8:F2}"));
+            stdout.WriteLine(string.Create(inv, $"{label,-5} {c.Tp,7} {c.Fn,7} {c.Fp,7} {Rate(c.Se),9} {Rate(c.Ppv),8}"));
         }
 
         stdout.WriteLine(string.Create(inv, $"Accuracy on matched beats: {report.Accuracy:F2}%"));
@@ -155,8 +163,8 @@ internal sealed record BeatsClassRow(
     [property: JsonPropertyName("tp")] long Tp,
     [property: JsonPropertyName("fn")] long Fn,
     [property: JsonPropertyName("fp")] long Fp,
-    [property: JsonPropertyName("se")] double Se,
-    [property: JsonPropertyName("ppv")] double Ppv);
+    [property: JsonPropertyName("se"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Se,
+    [property: JsonPropertyName("ppv"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Ppv);
 
 internal sealed record BeatsConfusion(
     [property: JsonPropertyName("labels")] IReadOnlyList<string> Labels,
