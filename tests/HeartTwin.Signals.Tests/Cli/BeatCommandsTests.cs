@@ -105,10 +105,7 @@ public class BeatCommandsTests
         // 119 and 208 are training records of models/beat-cnn: on them the model is near perfect, unless the C# beat
         // windows or RR features have drifted from the ones it was trained on (this is not a measure of generalisation;
         // the card's cross-validation is).
-        var model = Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
-        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "119,208", "--model", model, "--format", "json");
-        code.ShouldBe(0, stderr);
-        using var doc = JsonDocument.Parse(stdout);
+        using var doc = ShippedModel("119,208");
         var classes = doc.RootElement.GetProperty("classes");
         classes.GetProperty("V").GetProperty("se").GetDouble().ShouldBeGreaterThan(95);
         classes.GetProperty("V").GetProperty("ppv").GetDouble().ShouldBeGreaterThan(95);
@@ -126,10 +123,7 @@ public class BeatCommandsTests
     public void A_rate_without_a_denominator_is_null_in_json_and_a_dash_in_the_table_not_100()
     {
         // Record 119 has no S, F or Q reference beats, and the shipped model (since 2.2.0) never says F: bxb prints "-" there.
-        var model = Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
-        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", model, "--format", "json");
-        code.ShouldBe(0, stderr);
-        using (var doc = JsonDocument.Parse(stdout))
+        using (var doc = ShippedModel("119"))
         {
             var f = doc.RootElement.GetProperty("classes").GetProperty("F");
             f.GetProperty("se").ValueKind.ShouldBe(JsonValueKind.Null);
@@ -137,7 +131,7 @@ public class BeatCommandsTests
             doc.RootElement.GetProperty("classes").GetProperty("V").GetProperty("se").GetDouble().ShouldBeGreaterThan(95);
         }
 
-        (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", model);
+        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", ShippedModelPath);
         code.ShouldBe(0, stderr);
         var fRow = stdout.Split('\n').First(l => l.StartsWith("F ", StringComparison.Ordinal)); // the class table, before the confusion matrix
         fRow.Split(' ', StringSplitOptions.RemoveEmptyEntries).ShouldBe(["F", "0", "0", "0", "-", "-"]);
@@ -150,21 +144,26 @@ public class BeatCommandsTests
         // 220: 94 atrial premature beats in sinus rhythm. 203: AF and flutter for most of the record, 2 S beats. The network
         // alone (argmax) called 683 N beats S in the DS1 cross-validation; the decision calls a beat S only when it is at least 20% early
         // against the long RR baseline and the AF detector does not put it in AF. Without the AF gate 578 of 203's N beats would be S.
-        var model = Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
-        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "220", "--model", model, "--format", "json");
-        code.ShouldBe(0, stderr);
-        using (var doc = JsonDocument.Parse(stdout))
+        using (var doc = ShippedModel("220"))
         {
             var sClass = doc.RootElement.GetProperty("classes").GetProperty("S");
             sClass.GetProperty("se").GetDouble().ShouldBeGreaterThan(85);
             sClass.GetProperty("ppv").GetDouble().ShouldBeGreaterThan(85);
         }
 
-        (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "203", "--model", model, "--format", "json");
-        code.ShouldBe(0, stderr);
-        using (var doc = JsonDocument.Parse(stdout))
+        using (var doc = ShippedModel("203"))
         {
             doc.RootElement.GetProperty("classes").GetProperty("S").GetProperty("fp").GetInt64().ShouldBeLessThan(60);
         }
+    }
+
+    private static string ShippedModelPath => Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
+
+    // `eval beats --format json` with the shipped model on some shared records.
+    private static JsonDocument ShippedModel(string records)
+    {
+        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", records, "--model", ShippedModelPath, "--format", "json");
+        code.ShouldBe(0, stderr);
+        return JsonDocument.Parse(stdout);
     }
 }
