@@ -155,7 +155,22 @@ public sealed class DashboardTests(DashboardFixture twin)
         decision.GetProperty("allowed").GetBoolean().ShouldBeFalse();
         text.ShouldContain(decision.GetProperty("rule").GetString()!);
         text.ShouldContain(decision.GetProperty("reason").GetString()!);
-        await row.ScrollIntoViewIfNeededAsync();
+        // The table re-renders as actions arrive, so the row found a moment ago may have been replaced: try again (CI once
+        // saw "Element is not attached to the DOM" here).
+        await EventuallyAsync(
+            async () =>
+            {
+                try
+                {
+                    await row.ScrollIntoViewIfNeededAsync(new LocatorScrollIntoViewIfNeededOptions { Timeout = 2_000 });
+                    return true;
+                }
+                catch (PlaywrightException)
+                {
+                    return false;
+                }
+            },
+            "the denied action's row to scroll into view");
         await DashboardFixture.ScreenshotAsync(page, "twin-actions-denied");
         await page.Context.CloseAsync();
     }
