@@ -151,4 +151,16 @@ public class QrsEvaluationTests
         ConfusionMatrix.IsExemptFalsePositive(AamiClass.F, AamiClass.S).ShouldBeFalse();
         ConfusionMatrix.IsExemptFalsePositive(AamiClass.V, AamiClass.F).ShouldBeFalse();
     }
+    [Fact]
+    public void A_rate_without_a_denominator_is_undefined_not_100()
+    {
+        var none = new DetectionCounts(0, 0, 0);
+        none.DefinedSensitivityPercent.ShouldBeNull();
+        none.DefinedPositivePredictivityPercent.ShouldBeNull();
+        none.SensitivityPercent.ShouldBe(100); // the per-record convention of the QRS table stays
+        var some = new DetectionCounts(3, 1, 0);
+        some.DefinedSensitivityPercent.ShouldBe(100);
+        some.DefinedPositivePredictivityPercent.ShouldBe(75);
+        new DetectionCounts(0, 2, 0).DefinedSensitivityPercent.ShouldBeNull();
+    }
 }

@@ -14,6 +14,12 @@ public readonly record struct DetectionCounts(long TruePositives, long FalsePosi
     /// <summary>Positive predictivity TP/(TP+FP), in percent (0–100); 100 when there are no detections.</summary>
     public double PositivePredictivityPercent => TruePositives + FalsePositives == 0 ? 100 : 100.0 * TruePositives / (TruePositives + FalsePositives);
 
+    /// <summary>Sensitivity in percent, or null when there are no reference beats (undefined; bxb prints "-").</summary>
+    public double? DefinedSensitivityPercent => TruePositives + FalseNegatives == 0 ? null : SensitivityPercent;
+
+    /// <summary>Positive predictivity in percent, or null when there are no detections (undefined; bxb prints "-").</summary>
+    public double? DefinedPositivePredictivityPercent => TruePositives + FalsePositives == 0 ? null : PositivePredictivityPercent;
+
     /// <summary>Adds two sets of counts (gross statistics).</summary>
     public static DetectionCounts operator +(DetectionCounts a, DetectionCounts b) =>
         new(a.TruePositives + b.TruePositives, a.FalsePositives + b.FalsePositives, a.FalseNegatives + b.FalseNegatives);

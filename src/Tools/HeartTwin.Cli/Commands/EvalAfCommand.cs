@@ -154,14 +154,13 @@ internal static class EvalAfCommand
         o.WriteLine("Record  AF beats     TP     FN     FP      TN    Se(%)    Sp(%)   PPV(%)");
         foreach (var r in report.Records)
         {
-            o.WriteLine(string.Create(inv, $"{r.Record,-6} {r.AfBeats,9} {r.Tp,6} {r.Fn,6} {r.Fp,6} {r.Tn,7} {Cell(r.Se),8} {Cell(r.Sp),8} {Cell(r.Ppv),8}"));
+            o.WriteLine(string.Create(inv, $"{r.Record,-6} {r.AfBeats,9} {r.Tp,6} {r.Fn,6} {r.Fp,6} {r.Tn,7} {ReportFormat.Percent(r.Se),8} {ReportFormat.Percent(r.Sp),8} {ReportFormat.Percent(r.Ppv),8}"));
         }
 
         var g = report.Gross;
-        o.WriteLine(string.Create(inv, $"{"Gross",-6} {g.AfBeats,9} {g.TruePositives,6} {g.FalseNegatives,6} {g.FalsePositives,6} {g.TrueNegatives,7} {Cell(report.Se),8} {Cell(report.Sp),8} {Cell(report.Ppv),8}"));
+        o.WriteLine(string.Create(inv, $"{"Gross",-6} {g.AfBeats,9} {g.TruePositives,6} {g.FalseNegatives,6} {g.FalsePositives,6} {g.TrueNegatives,7} {ReportFormat.Percent(report.Se),8} {ReportFormat.Percent(report.Sp),8} {ReportFormat.Percent(report.Ppv),8}"));
     }
 
-    private static string Cell(double? v) => v is { } x ? x.ToString("F2", CultureInfo.InvariantCulture) : "-";
 }
 
 /// <summary>The JSON report of <c>eval af</c>: per-record rows and the gross per-beat figures (percent).</summary>

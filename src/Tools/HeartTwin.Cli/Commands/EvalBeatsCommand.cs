@@ -83,13 +83,9 @@ internal static class EvalBeatsCommand
         foreach (var c in Enum.GetValues<AamiClass>())
         {
             var s = RecordBeatResult.Statistics(matched, missed, extra, c);
-            // A rate with no denominator is undefined (bxb prints "-"): a class never predicted has no +P, not 100%.
+            // A class never predicted has no +P (null, "-" in the table), not 100%.
             classes[c.ToString()] = new BeatsClassRow(
-                s.TruePositives,
-                s.FalseNegatives,
-                s.FalsePositives,
-                s.TruePositives + s.FalseNegatives == 0 ? null : Round(s.SensitivityPercent),
-                s.TruePositives + s.FalsePositives == 0 ? null : Round(s.PositivePredictivityPercent));
+                s.TruePositives, s.FalseNegatives, s.FalsePositives, Round(s.DefinedSensitivityPercent), Round(s.DefinedPositivePredictivityPercent));
         }
 
         return new BeatsReport(
@@ -105,7 +101,7 @@ internal static class EvalBeatsCommand
 
     private static double Round(double v) => Math.Round(v, 3);
 
-    private static string Rate(double? v) => v is { } x ? x.ToString("F2", CultureInfo.InvariantCulture) : "-";
+    private static double? Round(double? v) => v is { } x ? Round(x) : null;
 
     private static void WriteTable(BeatsReport report, TextWriter stdout)
     {
@@ -114,7 +110,7 @@ internal static class EvalBeatsCommand
         stdout.WriteLine("Class      TP      FN      FP     Se(%)    +P(%)");
         foreach (var (label, c) in report.Classes)
         {
-            stdout.WriteLine(string.Create(inv, $"{label,-5} {c.Tp,7} {c.Fn,7} {c.Fp,7} {Rate(c.Se),9} {Rate(c.Ppv),8}"));
+            stdout.WriteLine(string.Create(inv, $"{label,-5} {c.Tp,7} {c.Fn,7} {c.Fp,7} {ReportFormat.Percent(c.Se),9} {ReportFormat.Percent(c.Ppv),8}"));
         }
 
         stdout.WriteLine(string.Create(inv, $"Accuracy on matched beats: {report.Accuracy:F2}%"));
