@@ -76,16 +76,15 @@ internal static class BeatPipeline
     /// Reads a record as the twin reads a stream: detect on every ECG lead, then cut each detection's window and RR features
     /// from the rhythm lead. The dataset exporter and the classifier both start here, so training and serving read beats alike.
     /// </summary>
-    public static RecordBeatFeatures Extract(WfdbDatabase database, string name, BeatWindowSpec spec)
+    public static RecordBeatFeatures Extract(RecordReader reader, string name, BeatWindowSpec spec)
     {
-        var record = database.ReadRecord(name);
-        var leads = EcgLeads.ReadMillivolts(record);
-        var rhythmLead = EcgLeads.RhythmLead(record.Header);
-        var fs = record.SamplingFrequencyHz;
+        ArgumentNullException.ThrowIfNull(reader);
+        var (header, leads, fs, length) = reader.ReadSignals(name);
+        var rhythmLead = EcgLeads.RhythmLead(header);
         var detections = QrsDetector.Detect(leads, fs);
         var features = BeatFeatureExtractor.ExtractAll(leads[rhythmLead], fs, detections, spec);
-        var leadName = record.Header.Signals[EcgLeads.Select(record.Header)[rhythmLead]].Description;
-        return new RecordBeatFeatures(name, leadName, fs, record.Length, detections, features);
+        var leadName = header.Signals[EcgLeads.Select(header)[rhythmLead]].Description;
+        return new RecordBeatFeatures(name, leadName, fs, length, detections, features);
     }
 
     /// <summary>The beat window spec a model was trained on, by its card's <c>spec_version</c>.</summary>
@@ -98,9 +97,9 @@ internal static class BeatPipeline
             : throw new UsageException($"model {model.Id} was trained on beat window spec version {version}; this build cuts versions 1 and 2 only.");
     }
 
-    public static ClassifiedRecord Run(WfdbDatabase database, string name, BeatClassifier model)
+    public static ClassifiedRecord Run(RecordReader reader, string name, BeatClassifier model)
     {
-        var (_, _, fs, length, detections, features) = Extract(database, name, SpecFor(model));
+        var (_, _, fs, length, detections, features) = Extract(reader, name, SpecFor(model));
         var n = features.Count;
         var classes = model.ClassCount;
         var (p, rr, samples) = Classify(model, features);

@@ -25,7 +25,7 @@ internal static class ClassifyCommand
             var outDir = parse.GetValue(output)!;
             using var models = BeatPipeline.LoadModels(parse.GetValue(model));
             var classifier = models.Default;
-            var result = BeatPipeline.Run(database, name, classifier);
+            var result = BeatPipeline.Run(new RecordReader(database), name, classifier);
             Directory.CreateDirectory(outDir);
             var path = Path.Combine(outDir, name + "." + Annotator);
 

@@ -136,7 +136,7 @@ internal static class DatasetBeatsCommand
 
     private static RecordBeats ExtractRecord(WfdbDatabase database, string name, BeatWindowSpec spec)
     {
-        var (_, leadName, fs, _, detections, features) = BeatPipeline.Extract(database, name, spec);
+        var (_, leadName, fs, _, detections, features) = BeatPipeline.Extract(new RecordReader(database), name, spec);
 
         var referenceSamples = new List<long>();
         var referenceLabels = new List<AamiClass>();

@@ -26,16 +26,17 @@ internal static class EvalAfCommand
         var db = CommonOptions.Database();
         var records = CommonOptions.Records();
         var format = CommonOptions.Format();
+        var resample = RecordReader.Option();
         var beats = new Option<string>("--beats") { Description = "Beats to analyse: detector (the QRS detector on every ECG lead) or reference (the annotated beats, to separate AF errors from detection errors).", DefaultValueFactory = _ => "detector" };
         beats.AcceptOnlyFromAmong("detector", "reference");
         var ectopy = new Option<string>("--ectopy") { Description = "Ventricular ectopy: model (the beat model's V beats are evened out before the RR intervals are judged, as the twin does) or none (RR intervals alone).", DefaultValueFactory = _ => "model" };
         ectopy.AcceptOnlyFromAmong("model", "none");
         var model = new Option<string?>("--model") { Description = "The beat model for --ectopy model (models/<name>.onnx); default: the default model of the models folder." };
-        var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats, ectopy, model };
+        var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats, ectopy, model, resample };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             using var registry = parse.GetValue(ectopy) == "model" ? BeatPipeline.LoadModels(parse.GetValue(model)) : null;
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference", ectopyModel: registry?.Default);
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference", ectopyModel: registry?.Default, resampleHz: parse.GetValue(resample));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
@@ -49,9 +50,11 @@ internal static class EvalAfCommand
     /// <param name="options">AF detector settings; null for the defaults.</param>
     /// <param name="useReferenceBeats">Analyse the annotated beats instead of the QRS detector's.</param>
     /// <param name="ectopyModel">The beat model whose V beats the AF detector evens out; null to judge the RR intervals alone.</param>
-    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false, BeatClassifier? ectopyModel = null)
+    /// <param name="resampleHz">The rate to resample every record to before detection; null for each record's own.</param>
+    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false, BeatClassifier? ectopyModel = null, double? resampleHz = null)
     {
         var database = WfdbDatabase.Open(dbDir);
+        var reader = new RecordReader(database, resampleHz);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
         var needsSignals = !useReferenceBeats || ectopyModel is not null;
         if (string.IsNullOrWhiteSpace(recordList) && needsSignals)
@@ -76,25 +79,24 @@ internal static class EvalAfCommand
         Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
             var name = names[i];
-            var reference = database.ReadAnnotations(name);
+            var reference = reader.ReadAnnotations(name);
             long[] detections;
             double fs;
             bool[] ventricular = [];
             if (!needsSignals)
             {
-                fs = WfdbHeader.Read(Path.Combine(database.Directory, name + ".hea")).SamplingFrequencyHz;
+                fs = reader.SampleRateHz(name);
                 detections = AfEvaluation.ReferenceRhythm(reference).Samples;
             }
             else
             {
-                var record = database.ReadRecord(name);
-                fs = record.SamplingFrequencyHz;
-                var leads = EcgLeads.ReadMillivolts(record);
+                var (header, leads, rate, _) = reader.ReadSignals(name);
+                fs = rate;
                 detections = useReferenceBeats ? AfEvaluation.ReferenceRhythm(reference).Samples : QrsDetector.Detect(leads, fs);
                 if (ectopyModel is not null)
                 {
                     // The twin's order: classify the beats, then judge the rhythm with the V beats evened out.
-                    var features = BeatFeatureExtractor.ExtractAll(leads[EcgLeads.RhythmLead(record.Header)], fs, detections, BeatPipeline.SpecFor(ectopyModel));
+                    var features = BeatFeatureExtractor.ExtractAll(leads[EcgLeads.RhythmLead(header)], fs, detections, BeatPipeline.SpecFor(ectopyModel));
                     var (p, rr, samples) = BeatPipeline.Classify(ectopyModel, features);
                     ventricular = BeatPipeline.Ventricular(ectopyModel, p, rr, samples, detections);
                 }
@@ -122,7 +124,10 @@ internal static class EvalAfCommand
             Round(gross.SensitivityPercent),
             Round(gross.SpecificityPercent),
             Round(gross.PositivePredictivityPercent),
-            gross);
+            gross)
+        {
+            ResampledHz = resampleHz,
+        };
     }
 
     // Why a record's signals cannot be read (header without signals, or a missing signal file), or null.
@@ -150,7 +155,7 @@ internal static class EvalAfCommand
     private static void WriteTable(AfReport report, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"Per-beat AF detection on {report.Database} (AF = (AFIB; beats matched ±150 ms; ventricular ectopy evened out: {(report.Ectopy == "none" ? "no" : $"the V beats of {report.Ectopy}")})"));
+        o.WriteLine(string.Create(inv, $"Per-beat AF detection on {report.Database}{ReportFormat.Resampled(report.ResampledHz)} (AF = (AFIB; beats matched ±150 ms; ventricular ectopy evened out: {(report.Ectopy == "none" ? "no" : $"the V beats of {report.Ectopy}")})"));
         o.WriteLine("Record  AF beats     TP     FN     FP      TN    Se(%)    Sp(%)   PPV(%)");
         foreach (var r in report.Records)
         {
@@ -171,7 +176,13 @@ internal sealed record AfReport(
     [property: JsonPropertyName("se")] double? Se,
     [property: JsonPropertyName("sp")] double? Sp,
     [property: JsonPropertyName("ppv")] double? Ppv,
-    [property: JsonIgnore] AfCounts Gross);
+    [property: JsonIgnore] AfCounts Gross)
+{
+    /// <summary>The rate every record was resampled to (<c>--resample</c>); absent when each was read at its own.</summary>
+    [JsonPropertyName("resampled_hz")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ResampledHz { get; init; }
+}
 
 /// <summary>One record's row; se, sp and ppv are null where undefined (no AF beat, no non-AF beat, nothing flagged).</summary>
 internal sealed record AfRecordRow(

@@ -24,10 +24,11 @@ internal static class EvalBeatsCommand
         var records = CommonOptions.Records();
         var model = new Option<string?>("--model") { Description = "The model (models/<name>.onnx, its card beside it); default: the default model in models/." };
         var format = CommonOptions.Format();
-        var command = new Command("beats", "Detect and classify beats, and score the AAMI classes (N, S, V, F, Q) against the reference (±150 ms, EC57).") { db, records, model, format };
+        var resample = RecordReader.Option();
+        var command = new Command("beats", "Detect and classify beats, and score the AAMI classes (N, S, V, F, Q) against the reference (±150 ms, EC57).") { db, records, model, format, resample };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(model));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(model), parse.GetValue(resample));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
@@ -38,22 +39,23 @@ internal static class EvalBeatsCommand
         PacedRecords.Contains(name)
         || reference.Count(a => a.IsBeat && AnnotationCode.Mnemonic(a.Code) is "/" or "f") * 2 > reference.Count(a => a.IsBeat);
 
-    public static BeatsReport Evaluate(string dbDir, string? recordList, string? modelPath)
+    public static BeatsReport Evaluate(string dbDir, string? recordList, string? modelPath, double? resampleHz = null)
     {
         var database = WfdbDatabase.Open(dbDir);
+        var reader = new RecordReader(database, resampleHz);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
         using var models = BeatPipeline.LoadModels(modelPath);
         var model = models.Default;
         var results = new RecordBeatResult?[names.Count];
         Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
-            var reference = database.ReadAnnotations(names[i]);
+            var reference = reader.ReadAnnotations(names[i]);
             if (IsPaced(names[i], reference))
             {
                 return;
             }
 
-            var classified = BeatPipeline.Run(database, names[i], model);
+            var classified = BeatPipeline.Run(reader, names[i], model);
             results[i] = BeatClassEvaluation.Score(names[i], reference, classified.Beats, classified.Classes, classified.SampleRateHz, classified.Length);
         });
 
@@ -96,6 +98,7 @@ internal static class EvalBeatsCommand
             new BeatsConfusion(AamiMapping.Labels, matched.ToRows()))
         {
             ModelId = model.Id,
+            ResampledHz = resampleHz,
         };
     }
 
@@ -106,7 +109,7 @@ internal static class EvalBeatsCommand
     private static void WriteTable(BeatsReport report, TextWriter stdout)
     {
         var inv = CultureInfo.InvariantCulture;
-        stdout.WriteLine(string.Create(inv, $"Beat classes on the detected beats, model {report.ModelId}, match window ±150 ms (AAMI EC57)"));
+        stdout.WriteLine(string.Create(inv, $"Beat classes on the detected beats{ReportFormat.Resampled(report.ResampledHz)}, model {report.ModelId}, match window ±150 ms (AAMI EC57)"));
         stdout.WriteLine("Class      TP      FN      FP     Se(%)    +P(%)");
         foreach (var (label, c) in report.Classes)
         {
@@ -144,6 +147,11 @@ internal sealed record BeatsReport(
     /// <summary>The model's name@version, for the table (the JSON's shape names the model by name).</summary>
     [JsonIgnore]
     public string ModelId { get; init; } = "";
+
+    /// <summary>The rate every record was resampled to (<c>--resample</c>); absent when each was read at its own.</summary>
+    [JsonPropertyName("resampled_hz")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ResampledHz { get; init; }
 }
 
 internal sealed record BeatsRecordRow(

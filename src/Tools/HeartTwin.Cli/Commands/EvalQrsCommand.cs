@@ -18,30 +18,31 @@ internal static class EvalQrsCommand
         var db = CommonOptions.Database();
         var records = CommonOptions.Records();
         var format = CommonOptions.Format();
+        var resample = RecordReader.Option();
         var write = new Option<string?>("--write-annotations") { Description = "Folder to write the detections into, as WFDB annotation files R.qrs." };
         var errors = new Option<string?>("--errors") { Description = "File to write every false positive and false negative into (CSV), for error analysis." };
-        var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write, errors };
+        var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write, errors, resample };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write), parse.GetValue(errors));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write), parse.GetValue(errors), parse.GetValue(resample));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
     }
 
-    public static QrsReport Evaluate(string dbDir, string? recordList, string? writeDir, string? errorsFile = null)
+    public static QrsReport Evaluate(string dbDir, string? recordList, string? writeDir, string? errorsFile = null, double? resampleHz = null)
     {
         var database = WfdbDatabase.Open(dbDir);
+        var reader = new RecordReader(database, resampleHz);
         var names = ParseRecords(recordList, database);
         var results = new RecordQrsResult[names.Count];
         Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
             var name = names[i];
-            var record = database.ReadRecord(name);
-            var reference = database.ReadAnnotations(name);
-            var leads = EcgLeads.ReadMillivolts(record);
-            var detections = QrsDetector.Detect(leads, record.SamplingFrequencyHz);
-            results[i] = QrsEvaluation.Score(name, reference, detections, record.SamplingFrequencyHz, record.Length);
+            var signals = reader.ReadSignals(name);
+            var reference = reader.ReadAnnotations(name);
+            var detections = QrsDetector.Detect(signals.Leads, signals.SampleRateHz);
+            results[i] = QrsEvaluation.Score(name, reference, detections, signals.SampleRateHz, signals.Length);
             if (writeDir is not null)
             {
                 AnnotationFile.Write(Path.Combine(writeDir, name + ".qrs"), detections.Select(d => new Annotation(d, AnnotationCode.Normal)));
@@ -50,7 +51,7 @@ internal static class EvalQrsCommand
 
         if (errorsFile is not null)
         {
-            WriteErrors(errorsFile, results, database);
+            WriteErrors(errorsFile, results, reader);
         }
 
         var gross = results.Aggregate(default(DetectionCounts), (acc, r) => acc + r.Counts);
@@ -58,7 +59,10 @@ internal static class EvalQrsCommand
             database.Name,
             (int)BeatMatcher.DefaultWindowMs,
             results.Select(r => new QrsRecordRow(r.Record, r.ReferenceBeats, r.Counts.TruePositives, r.Counts.FalsePositives, r.Counts.FalseNegatives, Round(r.Counts.SensitivityPercent), Round(r.Counts.PositivePredictivityPercent))).ToList(),
-            new QrsGross(gross.TruePositives, gross.FalsePositives, gross.FalseNegatives, Round(gross.SensitivityPercent), Round(gross.PositivePredictivityPercent)));
+            new QrsGross(gross.TruePositives, gross.FalsePositives, gross.FalseNegatives, Round(gross.SensitivityPercent), Round(gross.PositivePredictivityPercent)))
+        {
+            ResampledHz = resampleHz,
+        };
     }
 
     internal static List<string> ParseRecords(string? recordList, WfdbDatabase database)
@@ -80,14 +84,16 @@ internal static class EvalQrsCommand
         return names;
     }
 
-    private static void WriteErrors(string path, RecordQrsResult[] results, WfdbDatabase database)
+    private static void WriteErrors(string path, RecordQrsResult[] results, RecordReader reader)
     {
         using var w = new StreamWriter(path);
         w.WriteLine("record,kind,sample,seconds,reference");
         foreach (var r in results)
         {
-            var fs = database.ReadRecord(r.Record, verifyChecksums: false).SamplingFrequencyHz;
-            var atr = database.ReadAnnotations(r.Record).Where(a => a.IsBeat).ToDictionary(a => a.Sample, a => a.Mnemonic);
+            var fs = reader.SampleRateHz(r.Record);
+
+            // At a lower rate two annotations may round to one sample; the first names it.
+            var atr = reader.ReadAnnotations(r.Record).Where(a => a.IsBeat).GroupBy(a => a.Sample).ToDictionary(g => g.Key, g => g.First().Mnemonic);
             foreach (var m in r.Matches)
             {
                 if (m.ReferenceIndex >= 0 && m.TestIndex >= 0)
@@ -108,7 +114,7 @@ internal static class EvalQrsCommand
     private static void WriteTable(QrsReport report, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"QRS detection on {report.Database}, match window ±{report.WindowMs} ms"));
+        o.WriteLine(string.Create(inv, $"QRS detection on {report.Database}{ReportFormat.Resampled(report.ResampledHz)}, match window ±{report.WindowMs} ms"));
         o.WriteLine("Record   Beats     TP    FP    FN     Se(%)    +P(%)");
         foreach (var r in report.Records)
         {
@@ -125,7 +131,13 @@ internal sealed record QrsReport(
     [property: JsonPropertyName("database")] string Database,
     [property: JsonPropertyName("window_ms")] int WindowMs,
     [property: JsonPropertyName("records")] IReadOnlyList<QrsRecordRow> Records,
-    [property: JsonPropertyName("gross")] QrsGross Gross);
+    [property: JsonPropertyName("gross")] QrsGross Gross)
+{
+    /// <summary>The rate every record was resampled to (<c>--resample</c>); absent when each was read at its own.</summary>
+    [JsonPropertyName("resampled_hz")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ResampledHz { get; init; }
+}
 
 /// <summary>One record's row.</summary>
 internal sealed record QrsRecordRow(

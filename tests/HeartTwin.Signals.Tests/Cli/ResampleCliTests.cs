@@ -1,0 +1,146 @@
+using System.Text.Json;
+using HeartTwin.Cli.Commands;
+using HeartTwin.Signals.Wfdb;
+
+namespace HeartTwin.Signals.Tests.Cli;
+
+/// <summary><c>--resample</c>: the evaluators read a database as a device at another rate would have recorded it.</summary>
+public class ResampleCliTests
+{
+    private static string ShippedModelPath => Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
+
+    private static JsonElement Json(params string[] args)
+    {
+        var (code, stdout, stderr) = CliRunner.Run(args);
+        code.ShouldBe(0, stderr);
+        return JsonDocument.Parse(stdout).RootElement.Clone();
+    }
+
+    [Fact]
+    public void The_reader_scales_the_signals_and_the_reference_to_the_new_rate()
+    {
+        var database = WfdbDatabase.Open(TestData.MitDb);
+        var native = new RecordReader(database);
+        var reader = new RecordReader(database, 128);
+
+        var signals = reader.ReadSignals("119");
+        signals.SampleRateHz.ShouldBe(128);
+        signals.Length.ShouldBe(231112); // ⌈650,000 · 128 / 360⌉
+        signals.Leads.ShouldAllBe(l => l.Length == 231112);
+        reader.SampleRateHz("119").ShouldBe(128);
+        native.SampleRateHz("119").ShouldBe(360);
+
+        var original = native.ReadAnnotations("119");
+        var scaled = reader.ReadAnnotations("119");
+        scaled.Count.ShouldBe(original.Count);
+        for (var i = 0; i < original.Count; i++)
+        {
+            scaled[i].Sample.ShouldBe((long)Math.Round(original[i].Sample * 128 / 360.0));
+            scaled[i].Code.ShouldBe(original[i].Code);
+            scaled[i].Aux.ShouldBe(original[i].Aux);
+        }
+
+        // The waveform keeps its place in time: ten seconds of the 128 Hz lead follow the 360 Hz lead read at the same instants.
+        var at360 = native.ReadSignals("119").Leads[0];
+        var at128 = signals.Leads[0];
+        var a = new double[1280];
+        var b = new double[1280];
+        for (var k = 0; k < a.Length; k++)
+        {
+            a[k] = at128[1280 + k];
+            b[k] = at360[(int)Math.Round((1280 + k) * 360 / 128.0)];
+        }
+
+        Correlation(a, b).ShouldBeGreaterThan(0.98);
+    }
+
+    private static double Correlation(double[] a, double[] b)
+    {
+        var ma = a.Average();
+        var mb = b.Average();
+        double ab = 0, aa = 0, bb = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            ab += (a[i] - ma) * (b[i] - mb);
+            aa += (a[i] - ma) * (a[i] - ma);
+            bb += (b[i] - mb) * (b[i] - mb);
+        }
+
+        return ab / Math.Sqrt(aa * bb);
+    }
+
+    [Fact]
+    public void Eval_qrs_at_128_Hz_scores_the_same_reference_beats_and_says_so()
+    {
+        using var dir = TestData.NewTempDir();
+        var root = Json("eval", "qrs", "--db", TestData.MitDb, "--records", "119", "--resample", "128", "--format", "json", "--write-annotations", dir.Path);
+        root.GetProperty("resampled_hz").GetDouble().ShouldBe(128);
+        var row = root.GetProperty("records")[0];
+        row.GetProperty("reference_beats").GetInt64().ShouldBe(1987);
+        row.GetProperty("se").GetDouble().ShouldBeGreaterThan(99.5);
+        row.GetProperty("ppv").GetDouble().ShouldBeGreaterThan(99.5);
+
+        // The detections are samples of the 128 Hz copy, not of the 360 Hz record.
+        var written = AnnotationFile.Read(Path.Combine(dir.Path, "119.qrs"));
+        written[^1].Sample.ShouldBeLessThan(231112);
+        written[^1].Sample.ShouldBeGreaterThan(230000);
+
+        var (code, table, stderr) = CliRunner.Run("eval", "qrs", "--db", TestData.MitDb, "--records", "119", "--resample", "128");
+        code.ShouldBe(0, stderr);
+        table.ShouldStartWith("QRS detection on mitdb resampled to 128 Hz,");
+
+        // Without the option the JSON keeps its documented keys.
+        Json("eval", "qrs", "--db", TestData.MitDb, "--records", "119", "--format", "json").TryGetProperty("resampled_hz", out _).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Eval_beats_at_250_Hz_classifies_as_at_360_Hz()
+    {
+        var native = Json("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", ShippedModelPath, "--format", "json");
+        var resampled = Json("eval", "beats", "--db", TestData.MitDb, "--records", "119", "--model", ShippedModelPath, "--format", "json", "--resample", "250");
+        resampled.GetProperty("resampled_hz").GetDouble().ShouldBe(250);
+        long Tp(JsonElement r, string c) => r.GetProperty("classes").GetProperty(c).GetProperty("tp").GetInt64();
+
+        // 119: 444 PVCs in bigeminy among 1,543 normal beats. The model reads windows at its own 180 Hz whatever the input rate.
+        Tp(resampled, "V").ShouldBeGreaterThan(430);
+        Math.Abs(Tp(resampled, "V") - Tp(native, "V")).ShouldBeLessThanOrEqualTo(5);
+        Math.Abs(Tp(resampled, "N") - Tp(native, "N")).ShouldBeLessThanOrEqualTo(15);
+        resampled.GetProperty("accuracy").GetDouble().ShouldBeGreaterThan(99);
+    }
+
+    [Fact]
+    public void Eval_af_at_128_Hz_times_the_reference_rhythm_alike()
+    {
+        // The reference beats and rhythm, scaled to 128 Hz, give the RR-only AF detector the same intervals within 8 ms.
+        var native = Json("eval", "af", "--db", TestData.MitDb, "--records", "201", "--beats", "reference", "--ectopy", "none", "--format", "json");
+        var resampled = Json("eval", "af", "--db", TestData.MitDb, "--records", "201", "--beats", "reference", "--ectopy", "none", "--format", "json", "--resample", "128");
+        resampled.GetProperty("resampled_hz").GetDouble().ShouldBe(128);
+        var row = resampled.GetProperty("records")[0];
+        row.GetProperty("af_beats").GetInt64().ShouldBe(native.GetProperty("records")[0].GetProperty("af_beats").GetInt64());
+        resampled.GetProperty("se").GetDouble().ShouldBe(native.GetProperty("se").GetDouble(), 1.0);
+        resampled.GetProperty("sp").GetDouble().ShouldBe(native.GetProperty("sp").GetDouble(), 1.0);
+    }
+
+    [Theory]
+    [InlineData("10")]
+    [InlineData("5000")]
+    [InlineData("0")]
+    public void A_rate_outside_what_the_detector_takes_is_refused_with_a_message(string rate)
+    {
+        foreach (var verb in new[] { "qrs", "beats", "af" })
+        {
+            var (code, stdout, stderr) = CliRunner.Run("eval", verb, "--db", TestData.MitDb, "--records", "119", "--resample", rate);
+            code.ShouldNotBe(0);
+            stdout.ShouldBeEmpty();
+            stderr.ShouldContain("--resample must be a rate from 50 to 2000 Hz");
+        }
+    }
+
+    [Fact]
+    public void A_rate_that_is_not_a_number_is_a_usage_error()
+    {
+        var (code, _, stderr) = CliRunner.Run("eval", "qrs", "--db", TestData.MitDb, "--records", "119", "--resample", "fast");
+        code.ShouldNotBe(0);
+        stderr.ShouldContain("fast");
+    }
+}
