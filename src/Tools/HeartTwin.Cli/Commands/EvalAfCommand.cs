@@ -26,17 +26,18 @@ internal static class EvalAfCommand
         var db = CommonOptions.Database();
         var records = CommonOptions.Records();
         var format = CommonOptions.Format();
-        var resample = RecordReader.Option();
+        var resample = RecordReader.ResampleOption();
+        var reference = RecordReader.ReferenceOption();
         var beats = new Option<string>("--beats") { Description = "Beats to analyse: detector (the QRS detector on every ECG lead) or reference (the annotated beats, to separate AF errors from detection errors).", DefaultValueFactory = _ => "detector" };
         beats.AcceptOnlyFromAmong("detector", "reference");
         var ectopy = new Option<string>("--ectopy") { Description = "Ventricular ectopy: model (the beat model's V beats are evened out before the RR intervals are judged, as the twin does) or none (RR intervals alone).", DefaultValueFactory = _ => "model" };
         ectopy.AcceptOnlyFromAmong("model", "none");
         var model = new Option<string?>("--model") { Description = "The beat model for --ectopy model (models/<name>.onnx); default: the default model of the models folder." };
-        var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats, ectopy, model, resample };
+        var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats, ectopy, model, resample, reference };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             using var registry = parse.GetValue(ectopy) == "model" ? BeatPipeline.LoadModels(parse.GetValue(model)) : null;
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference", ectopyModel: registry?.Default, resampleHz: parse.GetValue(resample));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference", ectopyModel: registry?.Default, resampleHz: parse.GetValue(resample), referenceAnnotator: parse.GetValue(reference));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
@@ -51,10 +52,11 @@ internal static class EvalAfCommand
     /// <param name="useReferenceBeats">Analyse the annotated beats instead of the QRS detector's.</param>
     /// <param name="ectopyModel">The beat model whose V beats the AF detector evens out; null to judge the RR intervals alone.</param>
     /// <param name="resampleHz">The rate to resample every record to before detection; null for each record's own.</param>
-    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false, BeatClassifier? ectopyModel = null, double? resampleHz = null)
+    /// <param name="referenceAnnotator">The annotator holding the reference rhythm (and beats); null for atr.</param>
+    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false, BeatClassifier? ectopyModel = null, double? resampleHz = null, string? referenceAnnotator = null)
     {
         var database = WfdbDatabase.Open(dbDir);
-        var reader = new RecordReader(database, resampleHz);
+        var reader = new RecordReader(database, resampleHz, referenceAnnotator);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
         var needsSignals = !useReferenceBeats || ectopyModel is not null;
         if (string.IsNullOrWhiteSpace(recordList) && needsSignals)

@@ -24,11 +24,12 @@ internal static class EvalBeatsCommand
         var records = CommonOptions.Records();
         var model = new Option<string?>("--model") { Description = "The model (models/<name>.onnx, its card beside it); default: the default model in models/." };
         var format = CommonOptions.Format();
-        var resample = RecordReader.Option();
-        var command = new Command("beats", "Detect and classify beats, and score the AAMI classes (N, S, V, F, Q) against the reference (±150 ms, EC57).") { db, records, model, format, resample };
+        var resample = RecordReader.ResampleOption();
+        var reference = RecordReader.ReferenceOption();
+        var command = new Command("beats", "Detect and classify beats, and score the AAMI classes (N, S, V, F, Q) against the reference (±150 ms, EC57).") { db, records, model, format, resample, reference };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(model), parse.GetValue(resample));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(model), parse.GetValue(resample), parse.GetValue(reference));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
@@ -39,10 +40,10 @@ internal static class EvalBeatsCommand
         PacedRecords.Contains(name)
         || reference.Count(a => a.IsBeat && AnnotationCode.Mnemonic(a.Code) is "/" or "f") * 2 > reference.Count(a => a.IsBeat);
 
-    public static BeatsReport Evaluate(string dbDir, string? recordList, string? modelPath, double? resampleHz = null)
+    public static BeatsReport Evaluate(string dbDir, string? recordList, string? modelPath, double? resampleHz = null, string? referenceAnnotator = null)
     {
         var database = WfdbDatabase.Open(dbDir);
-        var reader = new RecordReader(database, resampleHz);
+        var reader = new RecordReader(database, resampleHz, referenceAnnotator);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
         using var models = BeatPipeline.LoadModels(modelPath);
         var model = models.Default;

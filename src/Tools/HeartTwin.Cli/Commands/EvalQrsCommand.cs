@@ -18,22 +18,23 @@ internal static class EvalQrsCommand
         var db = CommonOptions.Database();
         var records = CommonOptions.Records();
         var format = CommonOptions.Format();
-        var resample = RecordReader.Option();
+        var resample = RecordReader.ResampleOption();
+        var reference = RecordReader.ReferenceOption();
         var write = new Option<string?>("--write-annotations") { Description = "Folder to write the detections into, as WFDB annotation files R.qrs." };
         var errors = new Option<string?>("--errors") { Description = "File to write every false positive and false negative into (CSV), for error analysis." };
-        var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write, errors, resample };
+        var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write, errors, resample, reference };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write), parse.GetValue(errors), parse.GetValue(resample));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write), parse.GetValue(errors), parse.GetValue(resample), parse.GetValue(reference));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
     }
 
-    public static QrsReport Evaluate(string dbDir, string? recordList, string? writeDir, string? errorsFile = null, double? resampleHz = null)
+    public static QrsReport Evaluate(string dbDir, string? recordList, string? writeDir, string? errorsFile = null, double? resampleHz = null, string? referenceAnnotator = null)
     {
         var database = WfdbDatabase.Open(dbDir);
-        var reader = new RecordReader(database, resampleHz);
+        var reader = new RecordReader(database, resampleHz, referenceAnnotator);
         var names = ParseRecords(recordList, database);
         var results = new RecordQrsResult[names.Count];
         Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>

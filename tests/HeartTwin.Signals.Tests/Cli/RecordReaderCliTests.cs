@@ -4,8 +4,11 @@ using HeartTwin.Signals.Wfdb;
 
 namespace HeartTwin.Signals.Tests.Cli;
 
-/// <summary><c>--resample</c>: the evaluators read a database as a device at another rate would have recorded it.</summary>
-public class ResampleCliTests
+/// <summary>
+/// <c>--resample</c>: the evaluators read a database as a device at another rate would have recorded it;
+/// <c>--reference</c>: from the annotator that holds the database's reference.
+/// </summary>
+public class RecordReaderCliTests
 {
     private static string ShippedModelPath => Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
 
@@ -121,26 +124,55 @@ public class ResampleCliTests
         resampled.GetProperty("sp").GetDouble().ShouldBe(native.GetProperty("sp").GetDouble(), 1.0);
     }
 
-    [Theory]
-    [InlineData("10")]
-    [InlineData("5000")]
-    [InlineData("0")]
-    public void A_rate_outside_what_the_detector_takes_is_refused_with_a_message(string rate)
-    {
-        foreach (var verb in new[] { "qrs", "beats", "af" })
-        {
-            var (code, stdout, stderr) = CliRunner.Run("eval", verb, "--db", TestData.MitDb, "--records", "119", "--resample", rate);
-            code.ShouldNotBe(0);
-            stdout.ShouldBeEmpty();
-            stderr.ShouldContain("--resample must be a rate from 50 to 2000 Hz");
-        }
-    }
-
     [Fact]
     public void A_rate_that_is_not_a_number_is_a_usage_error()
     {
         var (code, _, stderr) = CliRunner.Run("eval", "qrs", "--db", TestData.MitDb, "--records", "119", "--resample", "fast");
         code.ShouldNotBe(0);
         stderr.ShouldContain("fast");
+    }
+
+    [Fact]
+    public void The_reference_can_come_from_another_annotator_as_in_the_AF_database()
+    {
+        // The MIT-BIH AF Database keeps its beats in R.qrs and only rhythm in R.atr; here 119's reference is copied to 119.qrs.
+        using var dir = TestData.NewTempDir();
+        foreach (var ext in new[] { "hea", "dat" })
+        {
+            File.Copy(Path.Combine(TestData.MitDb, "119." + ext), Path.Combine(dir.Path, "119." + ext));
+        }
+
+        File.Copy(Path.Combine(TestData.MitDb, "119.atr"), Path.Combine(dir.Path, "119.qrs"));
+        File.WriteAllText(Path.Combine(dir.Path, "RECORDS"), "119\n");
+
+        var fromQrs = Json("eval", "qrs", "--db", dir.Path, "--reference", "qrs", "--format", "json");
+        var fromAtr = Json("eval", "qrs", "--db", TestData.MitDb, "--records", "119", "--format", "json");
+        fromQrs.GetProperty("gross").GetRawText().ShouldBe(fromAtr.GetProperty("gross").GetRawText());
+        Json("eval", "beats", "--db", dir.Path, "--reference", "qrs", "--model", ShippedModelPath, "--format", "json", "--resample", "250")
+            .GetProperty("classes").GetProperty("V").GetProperty("tp").GetInt64().ShouldBeGreaterThan(430);
+
+        // Without it the evaluator looks for 119.atr and says that it is missing.
+        var (code, stdout, stderr) = CliRunner.Run("eval", "qrs", "--db", dir.Path);
+        code.ShouldBe(2);
+        stdout.ShouldBeEmpty();
+        stderr.ShouldContain("119.atr");
+    }
+
+    [Theory]
+    [InlineData("--resample", "10", "--resample must be a rate from 50 to 2000 Hz")]
+    [InlineData("--resample", "5000", "--resample must be a rate from 50 to 2000 Hz")]
+    [InlineData("--resample", "0", "--resample must be a rate from 50 to 2000 Hz")]
+    [InlineData("--reference", "../atr", "--reference must be an annotator name")]
+    [InlineData("--reference", "a/b", "--reference must be an annotator name")]
+    [InlineData("--reference", "", "--reference must be an annotator name")]
+    public void A_rate_the_detector_cannot_take_or_a_reference_that_is_not_an_annotator_name_is_refused(string option, string value, string message)
+    {
+        foreach (var verb in new[] { "qrs", "beats", "af" })
+        {
+            var (code, stdout, stderr) = CliRunner.Run("eval", verb, "--db", TestData.MitDb, "--records", "119", option, value);
+            code.ShouldNotBe(0);
+            stdout.ShouldBeEmpty();
+            stderr.ShouldContain(message);
+        }
     }
 }
