@@ -158,12 +158,13 @@ def count_macs(model):
 
 
 # ------------------------------------------------------------------------------------- augmentation
-def augment(x, rr, g):
+def augment(x, rr, g, polarity_flip=0.0):
     """Light, label-preserving perturbations that mimic differences between patients and detections.
 
     Every channel k >= 1 is channel 0 minus a reference (the 16-beat template, the previous beat, the long template),
     so the reference is x0 - xk: perturb x0 and recompute each xk against its unchanged reference, keeping the
-    channels consistent.
+    channels consistent. With polarity_flip > 0 a beat is inverted (every channel x -1, which is what inverting the lead
+    does to them) with that probability; its draw comes last, so the other perturbations do not depend on it.
     """
     n = x.shape[0]
     x0, refs = x[:, 0], x[:, :1] - x[:, 1:]
@@ -183,6 +184,9 @@ def augment(x, rr, g):
     seconds = torch.zeros(1, rr.shape[1], dtype=torch.bool)
     seconds[0, [i for i in RR_SECONDS if i < rr.shape[1]]] = True
     rr = torch.where(seconds, rr * k, rr)
+    if polarity_flip > 0:
+        flip = torch.rand(n, generator=g) < polarity_flip
+        x = torch.where(flip[:, None, None], -x, x)
     return x, rr
 
 
@@ -234,7 +238,7 @@ def train_one(x, rr, y, cfg, seed, log=None, records=None):
             bi = idx[b * cfg.batch:(b + 1) * cfg.batch]
             xb, rb = xt[bi], rt[bi]
             if cfg.augment:
-                xb, rb = augment(xb, rb, g)
+                xb, rb = augment(xb, rb, g, cfg.polarity_flip)
             loss = F.cross_entropy(model.logits(xb, rb), yt[bi], weight=w_eff, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -291,14 +295,18 @@ def format_table(stats, m):
 
 
 def cross_validate(data, folds, cfg, seed, log):
+    """Pooled out-of-fold predictions; also those for every held-out beat read with its lead inverted (the same models),
+    to show what a lead of the other polarity does to the model."""
     y_pred = np.full(len(data["y"]), -1, np.int64)
     probs = np.zeros((len(data["y"]), 5), np.float32)
+    probs_inverted = np.zeros((len(data["y"]), 5), np.float32)
     for k, held in enumerate(folds):
         test = np.isin(data["record"], held)
         t0 = time.time()
         model = train_model(data["x"][~test], data["rr"][~test], data["y"][~test], cfg, seed + 1 + k,
                             log if cfg.verbose else None, data["record"][~test])
         probs[test] = predict(model, data["x"][test], data["rr"][test])
+        probs_inverted[test] = predict(model, -data["x"][test], data["rr"][test])
         y_pred[test] = probs[test].argmax(1)
         fold_stats = class_stats(confusion(data["y"][test], y_pred[test]))
         log(f"  fold {k + 1}/{len(folds)} ({' '.join(held)}): " +
@@ -306,7 +314,7 @@ def cross_validate(data, folds, cfg, seed, log):
             f" ({time.time() - t0:.0f} s)")
     assert (y_pred >= 0).all()
     m = confusion(data["y"], y_pred)
-    return m, class_stats(m), y_pred, probs
+    return m, class_stats(m), y_pred, probs, probs_inverted
 
 
 # -------------------------------------------------------------------------------------------- export
@@ -374,7 +382,8 @@ def apply_decision(rule, y_pred, data, sidecar, probs=None):
     return out
 
 
-def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tolerance, macs, params, rule=None, after=None):
+def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tolerance, macs, params, rule=None, after=None,
+               inverted=None):
     spec = sidecar.get("spec", {})
     version = spec.get("version", 1)
     normalisation = ("channel 0: window minus its median, divided by the median peak-to-peak of the last up to 32 windows "
@@ -393,12 +402,14 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
         "tensors": {"beat": "beat", "rr": "rr", "output": "probabilities"},
         "dataset_spec": spec,
     }
-    # The minor version counts decision changes over the same network inputs: 2.1.0 is spec v2 with the premature-S rule,
-    # 2.2.0 the same rule re-deciding the network's F calls as well, 2.3.0 with its early-with-a-pause test too.
+    # The minor version counts changes over the same network inputs: 2.1.0 is spec v2 with the premature-S rule, 2.2.0 the
+    # same rule re-deciding the network's F calls as well, 2.3.0 with its early-with-a-pause test too, 2.4.0 a network
+    # trained with polarity augmentation.
     minor = 0
     if rule is not None:
         r = rule["premature_supraventricular"]
         minor = 1 + ("F" in r["from_labels"]) + ("early_with_pause" in r)
+    minor += cfg.polarity_flip > 0
     card = {
         "name": "beat-cnn", "version": f"{version}.{minor}.0", "task": "beat-classification",
         "onnx": "beat-cnn.onnx", "onnx_sha256": onnx_sha, "opset": 17,
@@ -425,6 +436,12 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
             "scheme": "the same out-of-fold predictions, then the decision with the dataset's AF flags",
             "classes": after["classes"],
             "confusion": {"labels": LABELS, "rows": "true", "columns": "predicted", "matrix": after["matrix"]}}
+    if inverted is not None:
+        card["cross_validation"]["inverted_lead"] = {
+            "scheme": "the same fold models on every held-out beat with its lead inverted (all channels x -1)"
+                      + (", then the decision" if rule is not None else ", argmax"),
+            "classes": inverted["classes"],
+            "confusion": {"labels": LABELS, "rows": "true", "columns": "predicted", "matrix": inverted["matrix"]}}
     return card
 
 
@@ -464,6 +481,9 @@ class Config:
         self.n_share = 0.35
         self.label_smoothing = 0.0
         self.augment = True
+        # Probability that a training beat is inverted (a lead of the other polarity); 0 draws nothing, so the models
+        # trained before it reproduce exactly.
+        self.polarity_flip = 0.0
         self.channels = None  # None: every channel of the dataset; a list of indices (experiments) picks some
         self.feat_dropout = 0.0
         self.sampling = "class"
@@ -509,21 +529,27 @@ def run(args, log=print):
     dataset_sha = sha256_file(args.data)
 
     log(f"cross-validation ({len(folds)} folds, {cfg.epochs} epochs each)")
-    m, stats, y_pred, probs = cross_validate(data, folds, cfg, args.seed, log)
+    m, stats, y_pred, probs, probs_inverted = cross_validate(data, folds, cfg, args.seed, log)
     log(format_table(stats, m))
     rule = decision_rule(cfg, sidecar, data)
     after = None
+    y_inv = probs_inverted.argmax(1)
     if rule is not None:
         y_dec = apply_decision(rule, y_pred, data, sidecar, probs)
         m_dec = confusion(data["y"], y_dec)
         after = {"classes": class_stats(m_dec), "matrix": m_dec.tolist()}
         log("after the decision (premature S rule, AF flags from the dataset):")
         log(format_table(after["classes"], m_dec))
+        y_inv = apply_decision(rule, y_inv, data, sidecar, probs_inverted)
+    m_inv = confusion(data["y"], y_inv)
+    inverted = {"classes": class_stats(m_inv), "matrix": m_inv.tolist()}
+    log("every held-out beat read with its lead inverted" + (", after the decision:" if rule is not None else ":"))
+    log(format_table(inverted["classes"], m_inv))
     t_cv = time.time() - t_start
     if args.cv_only:  # experiments: keep the out-of-fold predictions, skip the final fit
         os.makedirs(args.out, exist_ok=True)
         np.savez(os.path.join(args.out, "oof.npz"), y=data["y"], pred=y_pred, probs=probs, record=data["record"],
-                 decided=y_dec if rule is not None else y_pred)
+                 decided=y_dec if rule is not None else y_pred, probs_inverted=probs_inverted, decided_inverted=y_inv)
         log(f"cross-validation only: {t_cv:.0f} s")
         return None
 
@@ -550,7 +576,8 @@ def run(args, log=print):
     params = sum(p.numel() for p in model.parameters())
     cv = {"classes": stats, "matrix": m.tolist(), "beats": len(data["y"]),
           "class_counts": {n: int(c) for n, c in zip(LABELS, counts)}}
-    card = model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, args.tolerance, macs, params, rule, after)
+    card = model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, args.tolerance, macs, params, rule, after,
+                      inverted)
     card["training"]["wall_s"] = {"cross_validation": round(t_cv), "total": round(time.time() - t_start)}
     card_path = os.path.join(args.out, "beat-cnn.json")
     with open(card_path, "w") as f:

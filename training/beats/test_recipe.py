@@ -225,6 +225,31 @@ class Augmentation(unittest.TestCase):
         torch.testing.assert_close(k, k[:, :1].expand_as(k))
         torch.testing.assert_close(rra[:, [3, 4, 5, 7, 8]], rr[:, [3, 4, 5, 7, 8]])
 
+    def test_polarity_flip_inverts_whole_beats_and_leaves_the_rest_alone(self):
+        rng = np.random.default_rng(2)
+        x = torch.from_numpy(rng.standard_normal((400, 4, 128)).astype(np.float32))
+        rr = torch.rand(400, 9) + 0.5
+        plain, rr_plain = recipe.augment(x, rr, torch.Generator().manual_seed(3))
+        # p = 1: every beat is the plain augmentation inverted, all four channels, with the same RR features
+        flipped, rr_flipped = recipe.augment(x, rr, torch.Generator().manual_seed(3), polarity_flip=1.0)
+        torch.testing.assert_close(flipped, -plain)
+        torch.testing.assert_close(rr_flipped, rr_plain)
+        # p = 0.5: about half the beats, each one whole
+        half, _ = recipe.augment(x, rr, torch.Generator().manual_seed(3), polarity_flip=0.5)
+        inverted = (half == -plain).flatten(1).all(1)
+        kept = (half == plain).flatten(1).all(1)
+        self.assertTrue(bool((inverted | kept).all()))
+        self.assertTrue(150 < int(inverted.sum()) < 250, int(inverted.sum()))
+
+    def test_no_polarity_flip_draws_nothing(self):
+        # The models trained before polarity_flip existed must reproduce: p = 0 draws nothing, p > 0 draws one value per beat.
+        x = torch.randn(8, 4, 128)
+        rr = torch.rand(8, 9) + 0.5
+        off, on = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+        recipe.augment(x, rr, off, polarity_flip=0.0)
+        recipe.augment(x, rr, on, polarity_flip=1e-9)
+        torch.rand(8, generator=off)  # what the flip draws
+        self.assertEqual(torch.rand(1, generator=off).item(), torch.rand(1, generator=on).item())
 
 class OnnxCheckerAgreesWithPyTorch(unittest.TestCase):
     def test_random_model(self):
