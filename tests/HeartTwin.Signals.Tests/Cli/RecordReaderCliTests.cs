@@ -24,7 +24,7 @@ public class RecordReaderCliTests
     {
         var database = WfdbDatabase.Open(TestData.MitDb);
         var native = new RecordReader(database);
-        var reader = new RecordReader(database, 128);
+        var reader = new RecordReader(database, new ReadSettings(ResampleHz: 128));
 
         var signals = reader.ReadSignals("119");
         signals.SampleRateHz.ShouldBe(128);
@@ -156,6 +156,28 @@ public class RecordReaderCliTests
         code.ShouldBe(2);
         stdout.ShouldBeEmpty();
         stderr.ShouldContain("119.atr");
+    }
+
+    [Fact]
+    public void Inverted_leads_leave_the_detector_alone_and_show_what_the_beat_model_owes_to_polarity()
+    {
+        // The detector squares slopes, so polarity is nothing to it; the beat model learnt MLII's upright QRS
+        // (docs/benchmarks.md, "Lead polarity is not free"): 223's PVCs, read inverted, are mostly missed.
+        var qrs = Json("eval", "qrs", "--db", TestData.MitDb, "--records", "223", "--format", "json");
+        var qrsInverted = Json("eval", "qrs", "--db", TestData.MitDb, "--records", "223", "--format", "json", "--invert-leads");
+        qrsInverted.GetProperty("inverted_leads").GetBoolean().ShouldBeTrue();
+        qrsInverted.GetProperty("gross").GetRawText().ShouldBe(qrs.GetProperty("gross").GetRawText());
+        qrs.TryGetProperty("inverted_leads", out _).ShouldBeFalse();
+
+        long VTp(JsonElement r) => r.GetProperty("classes").GetProperty("V").GetProperty("tp").GetInt64();
+        var beats = Json("eval", "beats", "--db", TestData.MitDb, "--records", "223", "--model", ShippedModelPath, "--format", "json");
+        var beatsInverted = Json("eval", "beats", "--db", TestData.MitDb, "--records", "223", "--model", ShippedModelPath, "--format", "json", "--invert-leads");
+        VTp(beats).ShouldBeGreaterThan(450); // of 473
+        VTp(beatsInverted).ShouldBeLessThan(VTp(beats) * 2 / 3);
+
+        var (code, table, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "223", "--model", ShippedModelPath, "--invert-leads", "--resample", "250");
+        code.ShouldBe(0, stderr);
+        table.ShouldStartWith("Beat classes on the detected beats resampled to 250 Hz, leads inverted, model beat-cnn@");
     }
 
     [Theory]

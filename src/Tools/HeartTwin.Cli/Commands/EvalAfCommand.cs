@@ -26,18 +26,18 @@ internal static class EvalAfCommand
         var db = CommonOptions.Database();
         var records = CommonOptions.Records();
         var format = CommonOptions.Format();
-        var resample = RecordReader.ResampleOption();
-        var reference = RecordReader.ReferenceOption();
+        var read = new ReadOptions();
         var beats = new Option<string>("--beats") { Description = "Beats to analyse: detector (the QRS detector on every ECG lead) or reference (the annotated beats, to separate AF errors from detection errors).", DefaultValueFactory = _ => "detector" };
         beats.AcceptOnlyFromAmong("detector", "reference");
         var ectopy = new Option<string>("--ectopy") { Description = "Ventricular ectopy: model (the beat model's V beats are evened out before the RR intervals are judged, as the twin does) or none (RR intervals alone).", DefaultValueFactory = _ => "model" };
         ectopy.AcceptOnlyFromAmong("model", "none");
         var model = new Option<string?>("--model") { Description = "The beat model for --ectopy model (models/<name>.onnx); default: the default model of the models folder." };
-        var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats, ectopy, model, resample, reference };
+        var command = new Command("af", "Detect AF from RR intervals and score it per beat against the reference rhythm (AF = (AFIB).") { db, records, format, beats, ectopy, model };
+        read.AddTo(command);
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             using var registry = parse.GetValue(ectopy) == "model" ? BeatPipeline.LoadModels(parse.GetValue(model)) : null;
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference", ectopyModel: registry?.Default, resampleHz: parse.GetValue(resample), referenceAnnotator: parse.GetValue(reference));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), stderr, useReferenceBeats: parse.GetValue(beats) == "reference", ectopyModel: registry?.Default, read: read.Get(parse));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
@@ -51,12 +51,11 @@ internal static class EvalAfCommand
     /// <param name="options">AF detector settings; null for the defaults.</param>
     /// <param name="useReferenceBeats">Analyse the annotated beats instead of the QRS detector's.</param>
     /// <param name="ectopyModel">The beat model whose V beats the AF detector evens out; null to judge the RR intervals alone.</param>
-    /// <param name="resampleHz">The rate to resample every record to before detection; null for each record's own.</param>
-    /// <param name="referenceAnnotator">The annotator holding the reference rhythm (and beats); null for atr.</param>
-    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false, BeatClassifier? ectopyModel = null, double? resampleHz = null, string? referenceAnnotator = null)
+    /// <param name="read">How records are read (rate, reference annotator, polarity); null: as recorded, with atr.</param>
+    public static AfReport Evaluate(string dbDir, string? recordList, TextWriter? notes = null, AfDetectorOptions? options = null, bool useReferenceBeats = false, BeatClassifier? ectopyModel = null, ReadSettings? read = null)
     {
         var database = WfdbDatabase.Open(dbDir);
-        var reader = new RecordReader(database, resampleHz, referenceAnnotator);
+        var reader = new RecordReader(database, read);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
         var needsSignals = !useReferenceBeats || ectopyModel is not null;
         if (string.IsNullOrWhiteSpace(recordList) && needsSignals)
@@ -128,7 +127,8 @@ internal static class EvalAfCommand
             Round(gross.PositivePredictivityPercent),
             gross)
         {
-            ResampledHz = resampleHz,
+            ResampledHz = reader.RateHz,
+            InvertedLeads = reader.InvertLeads ? true : null,
         };
     }
 
@@ -157,7 +157,7 @@ internal static class EvalAfCommand
     private static void WriteTable(AfReport report, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"Per-beat AF detection on {report.Database}{ReportFormat.Resampled(report.ResampledHz)} (AF = (AFIB; beats matched ±150 ms; ventricular ectopy evened out: {(report.Ectopy == "none" ? "no" : $"the V beats of {report.Ectopy}")})"));
+        o.WriteLine(string.Create(inv, $"Per-beat AF detection on {report.Database}{RecordReader.Describe(report.ResampledHz, report.InvertedLeads == true)} (AF = (AFIB; beats matched ±150 ms; ventricular ectopy evened out: {(report.Ectopy == "none" ? "no" : $"the V beats of {report.Ectopy}")})"));
         o.WriteLine("Record  AF beats     TP     FN     FP      TN    Se(%)    Sp(%)   PPV(%)");
         foreach (var r in report.Records)
         {
@@ -184,6 +184,11 @@ internal sealed record AfReport(
     [JsonPropertyName("resampled_hz")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? ResampledHz { get; init; }
+
+    /// <summary>True when every lead was read inverted (<c>--invert-leads</c>); absent otherwise.</summary>
+    [JsonPropertyName("inverted_leads")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? InvertedLeads { get; init; }
 }
 
 /// <summary>One record's row; se, sp and ppv are null where undefined (no AF beat, no non-AF beat, nothing flagged).</summary>

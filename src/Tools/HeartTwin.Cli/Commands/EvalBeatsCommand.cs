@@ -24,12 +24,12 @@ internal static class EvalBeatsCommand
         var records = CommonOptions.Records();
         var model = new Option<string?>("--model") { Description = "The model (models/<name>.onnx, its card beside it); default: the default model in models/." };
         var format = CommonOptions.Format();
-        var resample = RecordReader.ResampleOption();
-        var reference = RecordReader.ReferenceOption();
-        var command = new Command("beats", "Detect and classify beats, and score the AAMI classes (N, S, V, F, Q) against the reference (±150 ms, EC57).") { db, records, model, format, resample, reference };
+        var read = new ReadOptions();
+        var command = new Command("beats", "Detect and classify beats, and score the AAMI classes (N, S, V, F, Q) against the reference (±150 ms, EC57).") { db, records, model, format };
+        read.AddTo(command);
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(model), parse.GetValue(resample), parse.GetValue(reference));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(model), read.Get(parse));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
@@ -40,10 +40,10 @@ internal static class EvalBeatsCommand
         PacedRecords.Contains(name)
         || reference.Count(a => a.IsBeat && AnnotationCode.Mnemonic(a.Code) is "/" or "f") * 2 > reference.Count(a => a.IsBeat);
 
-    public static BeatsReport Evaluate(string dbDir, string? recordList, string? modelPath, double? resampleHz = null, string? referenceAnnotator = null)
+    public static BeatsReport Evaluate(string dbDir, string? recordList, string? modelPath, ReadSettings? read = null)
     {
         var database = WfdbDatabase.Open(dbDir);
-        var reader = new RecordReader(database, resampleHz, referenceAnnotator);
+        var reader = new RecordReader(database, read);
         var names = EvalQrsCommand.ParseRecords(recordList, database);
         using var models = BeatPipeline.LoadModels(modelPath);
         var model = models.Default;
@@ -99,7 +99,8 @@ internal static class EvalBeatsCommand
             new BeatsConfusion(AamiMapping.Labels, matched.ToRows()))
         {
             ModelId = model.Id,
-            ResampledHz = resampleHz,
+            ResampledHz = reader.RateHz,
+            InvertedLeads = reader.InvertLeads ? true : null,
         };
     }
 
@@ -110,7 +111,7 @@ internal static class EvalBeatsCommand
     private static void WriteTable(BeatsReport report, TextWriter stdout)
     {
         var inv = CultureInfo.InvariantCulture;
-        stdout.WriteLine(string.Create(inv, $"Beat classes on the detected beats{ReportFormat.Resampled(report.ResampledHz)}, model {report.ModelId}, match window ±150 ms (AAMI EC57)"));
+        stdout.WriteLine(string.Create(inv, $"Beat classes on the detected beats{RecordReader.Describe(report.ResampledHz, report.InvertedLeads == true)}, model {report.ModelId}, match window ±150 ms (AAMI EC57)"));
         stdout.WriteLine("Class      TP      FN      FP     Se(%)    +P(%)");
         foreach (var (label, c) in report.Classes)
         {
@@ -153,6 +154,11 @@ internal sealed record BeatsReport(
     [JsonPropertyName("resampled_hz")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? ResampledHz { get; init; }
+
+    /// <summary>True when every lead was read inverted (<c>--invert-leads</c>); absent otherwise.</summary>
+    [JsonPropertyName("inverted_leads")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? InvertedLeads { get; init; }
 }
 
 internal sealed record BeatsRecordRow(

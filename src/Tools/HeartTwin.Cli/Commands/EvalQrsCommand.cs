@@ -18,23 +18,23 @@ internal static class EvalQrsCommand
         var db = CommonOptions.Database();
         var records = CommonOptions.Records();
         var format = CommonOptions.Format();
-        var resample = RecordReader.ResampleOption();
-        var reference = RecordReader.ReferenceOption();
+        var read = new ReadOptions();
         var write = new Option<string?>("--write-annotations") { Description = "Folder to write the detections into, as WFDB annotation files R.qrs." };
         var errors = new Option<string?>("--errors") { Description = "File to write every false positive and false negative into (CSV), for error analysis." };
-        var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write, errors, resample, reference };
+        var command = new Command("qrs", "Detect QRS complexes and score them against the reference (±150 ms, EC57).") { db, records, format, write, errors };
+        read.AddTo(command);
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write), parse.GetValue(errors), parse.GetValue(resample), parse.GetValue(reference));
+            var report = Evaluate(parse.GetValue(db)!, parse.GetValue(records), parse.GetValue(write), parse.GetValue(errors), read.Get(parse));
             return CommonOptions.WriteReport(parse.GetValue(format), report, Json, WriteTable, stdout);
         }));
         return command;
     }
 
-    public static QrsReport Evaluate(string dbDir, string? recordList, string? writeDir, string? errorsFile = null, double? resampleHz = null, string? referenceAnnotator = null)
+    public static QrsReport Evaluate(string dbDir, string? recordList, string? writeDir, string? errorsFile = null, ReadSettings? read = null)
     {
         var database = WfdbDatabase.Open(dbDir);
-        var reader = new RecordReader(database, resampleHz, referenceAnnotator);
+        var reader = new RecordReader(database, read);
         var names = ParseRecords(recordList, database);
         var results = new RecordQrsResult[names.Count];
         Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
@@ -62,7 +62,8 @@ internal static class EvalQrsCommand
             results.Select(r => new QrsRecordRow(r.Record, r.ReferenceBeats, r.Counts.TruePositives, r.Counts.FalsePositives, r.Counts.FalseNegatives, Round(r.Counts.SensitivityPercent), Round(r.Counts.PositivePredictivityPercent))).ToList(),
             new QrsGross(gross.TruePositives, gross.FalsePositives, gross.FalseNegatives, Round(gross.SensitivityPercent), Round(gross.PositivePredictivityPercent)))
         {
-            ResampledHz = resampleHz,
+            ResampledHz = reader.RateHz,
+            InvertedLeads = reader.InvertLeads ? true : null,
         };
     }
 
@@ -115,7 +116,7 @@ internal static class EvalQrsCommand
     private static void WriteTable(QrsReport report, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"QRS detection on {report.Database}{ReportFormat.Resampled(report.ResampledHz)}, match window ±{report.WindowMs} ms"));
+        o.WriteLine(string.Create(inv, $"QRS detection on {report.Database}{RecordReader.Describe(report.ResampledHz, report.InvertedLeads == true)}, match window ±{report.WindowMs} ms"));
         o.WriteLine("Record   Beats     TP    FP    FN     Se(%)    +P(%)");
         foreach (var r in report.Records)
         {
@@ -138,6 +139,11 @@ internal sealed record QrsReport(
     [JsonPropertyName("resampled_hz")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? ResampledHz { get; init; }
+
+    /// <summary>True when every lead was read inverted (<c>--invert-leads</c>); absent otherwise.</summary>
+    [JsonPropertyName("inverted_leads")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? InvertedLeads { get; init; }
 }
 
 /// <summary>One record's row.</summary>

@@ -4,15 +4,57 @@ using HeartTwin.Signals.Wfdb;
 
 namespace HeartTwin.Cli.Commands;
 
-/// <summary>A record's ECG leads in millivolts, at the rate the evaluator reads them.</summary>
+/// <summary>A record's ECG leads in millivolts, as the evaluator reads them.</summary>
 internal sealed record EcgSignals(WfdbHeader Header, List<float[]> Leads, double SampleRateHz, long Length);
 
+/// <summary>How the evaluators read records (<c>--resample</c>, <c>--reference</c>, <c>--invert-leads</c>).</summary>
+/// <param name="ResampleHz">The rate to resample every record to; null for each record's own.</param>
+/// <param name="Reference">The annotator holding the reference (R.name); null for <c>atr</c>.</param>
+/// <param name="InvertLeads">Read every ECG lead with its polarity inverted.</param>
+internal sealed record ReadSettings(double? ResampleHz = null, string? Reference = null, bool InvertLeads = false);
+
+/// <summary>The options every <c>eval</c> command takes to say how records are read, defined once.</summary>
+internal sealed class ReadOptions
+{
+    public Option<double?> Resample { get; } = new("--resample")
+    {
+        Description = "Resample every record to this rate (Hz) before detection, as a device at that rate would record it; the reference annotations are scaled to it.",
+    };
+
+    public Option<string> Reference { get; } = new("--reference")
+    {
+        Description = "The annotator of the reference annotations (files R.<name>), for example qrs in the MIT-BIH AF Database.",
+        DefaultValueFactory = _ => RecordReader.DefaultAnnotator,
+    };
+
+    public Option<bool> InvertLeads { get; } = new("--invert-leads")
+    {
+        Description = "Read every ECG lead with its polarity inverted, as a lead pointing the other way (or swapped electrodes) would record it.",
+    };
+
+    /// <summary>Adds the options to a command.</summary>
+    public void AddTo(Command command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        command.Options.Add(Resample);
+        command.Options.Add(Reference);
+        command.Options.Add(InvertLeads);
+    }
+
+    /// <summary>The values given on the command line.</summary>
+    public ReadSettings Get(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        return new ReadSettings(parse.GetValue(Resample), parse.GetValue(Reference), parse.GetValue(InvertLeads));
+    }
+}
+
 /// <summary>
-/// Reads a database's records for the evaluators: at their own rate, or resampled to another (<c>--resample</c>) as a
-/// device sampling at that rate would have recorded them, with the reference from the annotator the database keeps it in
-/// (<c>--reference</c>: <c>atr</c> in MIT-BIH; the AF Database keeps its beats in <c>qrs</c> and only rhythm in <c>atr</c>).
-/// The product is measured on databases at other rates than MIT-BIH's 360 Hz, so every evaluator can show what a rate change
-/// does to the same records.
+/// Reads a database's records for the evaluators: as recorded, or as another device would have recorded them. The
+/// product is measured on databases other than MIT-BIH, so every evaluator can show what a change does to the same
+/// records: another rate (<c>--resample</c>, as a device sampling at that rate), the other polarity (<c>--invert-leads</c>),
+/// and the reference from the annotator the database keeps it in (<c>--reference</c>: <c>atr</c> in MIT-BIH; the AF
+/// Database keeps its beats in <c>qrs</c> and only rhythm in <c>atr</c>).
 /// </summary>
 /// <remarks>
 /// Resampling is band-limited (<see cref="RationalResampler"/>, delay removed), so a lead keeps its waveform up to the new
@@ -26,17 +68,21 @@ internal sealed class RecordReader
     /// <inheritdoc cref="MinRateHz"/>
     public const double MaxRateHz = 2000;
 
-    /// <summary>Creates a reader; <paramref name="rateHz"/> null reads each record at its own rate.</summary>
+    /// <summary>The reference annotator when none is named: MIT-BIH's audited beat and rhythm annotations.</summary>
+    public const string DefaultAnnotator = "atr";
+
+    /// <summary>Creates a reader; null settings read every record as recorded, with the <c>atr</c> reference.</summary>
     /// <exception cref="UsageException">The rate is outside 50–2000 Hz, or the annotator is not a plain name.</exception>
-    public RecordReader(WfdbDatabase database, double? rateHz = null, string? annotator = null)
+    public RecordReader(WfdbDatabase database, ReadSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(database);
-        if (rateHz is { } r && !(r >= MinRateHz && r <= MaxRateHz))
+        settings ??= new ReadSettings();
+        if (settings.ResampleHz is { } r && !(r >= MinRateHz && r <= MaxRateHz))
         {
             throw new UsageException($"--resample must be a rate from {MinRateHz} to {MaxRateHz} Hz; got {r}.");
         }
 
-        annotator ??= DefaultAnnotator;
+        var annotator = settings.Reference ?? DefaultAnnotator;
         if (annotator.Length == 0 || !annotator.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
         {
             // It becomes a file name's extension (R.annotator), so nothing that could leave the database folder.
@@ -44,12 +90,10 @@ internal sealed class RecordReader
         }
 
         Database = database;
-        RateHz = rateHz;
+        RateHz = settings.ResampleHz;
         Annotator = annotator;
+        InvertLeads = settings.InvertLeads;
     }
-
-    /// <summary>The reference annotator when none is named: MIT-BIH's audited beat and rhythm annotations.</summary>
-    public const string DefaultAnnotator = "atr";
 
     /// <summary>The database read.</summary>
     public WfdbDatabase Database { get; }
@@ -60,20 +104,26 @@ internal sealed class RecordReader
     /// <summary>The annotator whose file (R.annotator) holds the reference.</summary>
     public string Annotator { get; }
 
-    /// <summary>The <c>--resample</c> option the evaluators share.</summary>
-    public static Option<double?> ResampleOption() =>
-        new("--resample") { Description = "Resample every record to this rate (Hz) before detection, as a device at that rate would record it; the reference annotations are scaled to it." };
+    /// <summary>Whether every ECG lead is read with its polarity inverted.</summary>
+    public bool InvertLeads { get; }
 
-    /// <summary>The <c>--reference</c> option the evaluators share.</summary>
-    public static Option<string> ReferenceOption() =>
-        new("--reference") { Description = "The annotator of the reference annotations (files R.<name>), for example qrs in the MIT-BIH AF Database.", DefaultValueFactory = _ => DefaultAnnotator };
-
-    /// <summary>Reads a record's ECG leads (mV) at the reader's rate.</summary>
+    /// <summary>Reads a record's ECG leads (mV) as the reader's settings say.</summary>
     public EcgSignals ReadSignals(string name)
     {
         var record = Database.ReadRecord(name);
         var leads = EcgLeads.ReadMillivolts(record);
         var fs = record.SamplingFrequencyHz;
+        if (InvertLeads)
+        {
+            foreach (var lead in leads)
+            {
+                for (var i = 0; i < lead.Length; i++)
+                {
+                    lead[i] = -lead[i];
+                }
+            }
+        }
+
         if (RateHz is not { } rate || rate == fs)
         {
             return new EcgSignals(record.Header, leads, fs, record.Length);
@@ -98,6 +148,10 @@ internal sealed class RecordReader
 
     /// <summary>The rate a record is read at, from its header alone.</summary>
     public double SampleRateHz(string name) => RateHz ?? SourceRateHz(name);
+
+    /// <summary>" resampled to R Hz, leads inverted" for a table's title, as far as the reader changes the records.</summary>
+    public static string Describe(double? resampledHz, bool invertedLeads) =>
+        ReportFormat.Resampled(resampledHz) + (invertedLeads ? ", leads inverted" : string.Empty);
 
     private double SourceRateHz(string name) => WfdbHeader.Read(Path.Combine(Database.Directory, name + ".hea")).SamplingFrequencyHz;
 }
