@@ -157,7 +157,7 @@ internal static class EvalAfCommand
     private static void WriteTable(AfReport report, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"Per-beat AF detection on {report.Database}{RecordReader.Describe(report.ResampledHz, report.InvertedLeads == true)} (AF = (AFIB; beats matched ±150 ms; ventricular ectopy evened out: {(report.Ectopy == "none" ? "no" : $"the V beats of {report.Ectopy}")})"));
+        o.WriteLine(string.Create(inv, $"Per-beat AF detection on {report.Database}{report.Reading} (AF = (AFIB; beats matched ±150 ms; ventricular ectopy evened out: {(report.Ectopy == "none" ? "no" : $"the V beats of {report.Ectopy}")})"));
         o.WriteLine("Record  AF beats     TP     FN     FP      TN    Se(%)    Sp(%)   PPV(%)");
         foreach (var r in report.Records)
         {
@@ -178,18 +178,7 @@ internal sealed record AfReport(
     [property: JsonPropertyName("se")] double? Se,
     [property: JsonPropertyName("sp")] double? Sp,
     [property: JsonPropertyName("ppv")] double? Ppv,
-    [property: JsonIgnore] AfCounts Gross)
-{
-    /// <summary>The rate every record was resampled to (<c>--resample</c>); absent when each was read at its own.</summary>
-    [JsonPropertyName("resampled_hz")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public double? ResampledHz { get; init; }
-
-    /// <summary>True when every lead was read inverted (<c>--invert-leads</c>); absent otherwise.</summary>
-    [JsonPropertyName("inverted_leads")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public bool? InvertedLeads { get; init; }
-}
+    [property: JsonIgnore] AfCounts Gross) : ReadReport;
 
 /// <summary>One record's row; se, sp and ppv are null where undefined (no AF beat, no non-AF beat, nothing flagged).</summary>
 internal sealed record AfRecordRow(

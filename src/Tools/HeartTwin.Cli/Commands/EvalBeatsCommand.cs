@@ -111,7 +111,7 @@ internal static class EvalBeatsCommand
     private static void WriteTable(BeatsReport report, TextWriter stdout)
     {
         var inv = CultureInfo.InvariantCulture;
-        stdout.WriteLine(string.Create(inv, $"Beat classes on the detected beats{RecordReader.Describe(report.ResampledHz, report.InvertedLeads == true)}, model {report.ModelId}, match window ±150 ms (AAMI EC57)"));
+        stdout.WriteLine(string.Create(inv, $"Beat classes on the detected beats{report.Reading}, model {report.ModelId}, match window ±150 ms (AAMI EC57)"));
         stdout.WriteLine("Class      TP      FN      FP     Se(%)    +P(%)");
         foreach (var (label, c) in report.Classes)
         {
@@ -144,21 +144,11 @@ internal sealed record BeatsReport(
     [property: JsonPropertyName("records")] IReadOnlyList<BeatsRecordRow> Records,
     [property: JsonPropertyName("classes")] IReadOnlyDictionary<string, BeatsClassRow> Classes,
     [property: JsonPropertyName("accuracy")] double Accuracy,
-    [property: JsonPropertyName("confusion")] BeatsConfusion Confusion)
+    [property: JsonPropertyName("confusion")] BeatsConfusion Confusion) : ReadReport
 {
     /// <summary>The model's name@version, for the table (the JSON's shape names the model by name).</summary>
     [JsonIgnore]
     public string ModelId { get; init; } = "";
-
-    /// <summary>The rate every record was resampled to (<c>--resample</c>); absent when each was read at its own.</summary>
-    [JsonPropertyName("resampled_hz")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public double? ResampledHz { get; init; }
-
-    /// <summary>True when every lead was read inverted (<c>--invert-leads</c>); absent otherwise.</summary>
-    [JsonPropertyName("inverted_leads")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public bool? InvertedLeads { get; init; }
 }
 
 internal sealed record BeatsRecordRow(

@@ -116,7 +116,7 @@ internal static class EvalQrsCommand
     private static void WriteTable(QrsReport report, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"QRS detection on {report.Database}{RecordReader.Describe(report.ResampledHz, report.InvertedLeads == true)}, match window ±{report.WindowMs} ms"));
+        o.WriteLine(string.Create(inv, $"QRS detection on {report.Database}{report.Reading}, match window ±{report.WindowMs} ms"));
         o.WriteLine("Record   Beats     TP    FP    FN     Se(%)    +P(%)");
         foreach (var r in report.Records)
         {
@@ -133,18 +133,7 @@ internal sealed record QrsReport(
     [property: JsonPropertyName("database")] string Database,
     [property: JsonPropertyName("window_ms")] int WindowMs,
     [property: JsonPropertyName("records")] IReadOnlyList<QrsRecordRow> Records,
-    [property: JsonPropertyName("gross")] QrsGross Gross)
-{
-    /// <summary>The rate every record was resampled to (<c>--resample</c>); absent when each was read at its own.</summary>
-    [JsonPropertyName("resampled_hz")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public double? ResampledHz { get; init; }
-
-    /// <summary>True when every lead was read inverted (<c>--invert-leads</c>); absent otherwise.</summary>
-    [JsonPropertyName("inverted_leads")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public bool? InvertedLeads { get; init; }
-}
+    [property: JsonPropertyName("gross")] QrsGross Gross) : ReadReport;
 
 /// <summary>One record's row.</summary>
 internal sealed record QrsRecordRow(

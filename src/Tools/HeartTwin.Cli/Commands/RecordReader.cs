@@ -149,9 +149,5 @@ internal sealed class RecordReader
     /// <summary>The rate a record is read at, from its header alone.</summary>
     public double SampleRateHz(string name) => RateHz ?? SourceRateHz(name);
 
-    /// <summary>" resampled to R Hz, leads inverted" for a table's title, as far as the reader changes the records.</summary>
-    public static string Describe(double? resampledHz, bool invertedLeads) =>
-        ReportFormat.Resampled(resampledHz) + (invertedLeads ? ", leads inverted" : string.Empty);
-
     private double SourceRateHz(string name) => WfdbHeader.Read(Path.Combine(Database.Directory, name + ".hea")).SamplingFrequencyHz;
 }

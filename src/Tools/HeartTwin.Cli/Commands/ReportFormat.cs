@@ -7,7 +7,4 @@ internal static class ReportFormat
 {
     /// <summary>A percentage with two decimals, or "-" when it is undefined (no denominator), as bxb prints it.</summary>
     public static string Percent(double? value) => value is { } x ? x.ToString("F2", CultureInfo.InvariantCulture) : "-";
-
-    /// <summary>" resampled to R Hz" for a table's title when the records were resampled, else nothing.</summary>
-    public static string Resampled(double? rateHz) => rateHz is { } r ? string.Create(CultureInfo.InvariantCulture, $" resampled to {r:0.###} Hz") : string.Empty;
 }
