@@ -183,8 +183,8 @@ export function twinView(host: HTMLElement, patientId: string): () => void {
       apiGet<{ decisions: { sequence: number; subject: string }[] }>('api/policy/decisions?limit=1000'),
       apiGet<RangeList<VitalView>>(`api/twins/${enc}/vitals?from=${from}&limit=1000`),
     ]);
-    if (ev.ok) { events = ev.data.items; renderEvents(); } else eventList.replaceChildren(el('li', {}, notice(ev.title, ev.detail)));
-    if (ac.ok) { actions = ac.data.items; } else actionTable.replaceChildren(el('caption', {}, notice(ac.title, ac.detail)));
+    if (ev.ok) { events = mergeStored(ev.data.items, events); renderEvents(); } else eventList.replaceChildren(el('li', {}, notice(ev.title, ev.detail)));
+    if (ac.ok) { actions = mergeStored(ac.data.items, actions); } else actionTable.replaceChildren(el('caption', {}, notice(ac.title, ac.detail)));
     // The audit trail is for administrators and system readers; others see the decision without its entry number.
     if (au.ok) auditByAction = new Map(au.data.decisions.map((d) => [d.subject, d.sequence]));
     if (ac.ok) renderActions();
@@ -282,6 +282,18 @@ export function twinView(host: HTMLElement, patientId: string): () => void {
 
   void start();
   return () => cleanups.forEach((c) => c());
+}
+
+// A list read from storage can be older than what the live stream has shown while the request was out (CI saw a denied
+// command drawn as "awaiting decision" again): keep the newer of the two for each action, and the live ones the list lacks.
+function mergeStored(stored: StoredAction[], shown: StoredAction[]): StoredAction[] {
+  const live = new Map(shown.map((a) => [a.proposal.actionId, a]));
+  const merged = stored.map((s) => {
+    const l = live.get(s.proposal.actionId);
+    return l ? { ...s, decision: s.decision ?? l.decision, commandStatus: s.commandStatus ?? l.commandStatus } : s;
+  });
+  const listed = new Set(stored.map((s) => s.proposal.actionId));
+  return [...merged, ...shown.filter((l) => !listed.has(l.proposal.actionId))];
 }
 
 function beatLegend(): HTMLElement {
