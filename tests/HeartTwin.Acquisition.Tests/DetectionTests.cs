@@ -84,9 +84,20 @@ public sealed class DetectionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    [Trait("Regression", "issue-3")]
+    public async Task Configured_for_spec_version_3_the_stream_cuts_the_polarity_normalised_features_of_the_offline_pipeline()
+    {
+        // 207's rhythm lead points mostly down, so spec 3 turns its stream over.
+        var record = DeviceRecord.Read("207", seconds: 300);
+        var (recorder, beats) = await StreamAsync(record, new() { ["Acquisition:BeatSpecVersion"] = "3" });
+        recorder.Beats.ShouldAllBe(b => b.FeatureSpec == "beat-window-v3");
+        AssertTrainingParity(record, recorder, beats, BeatWindowSpec.Version3);
+    }
+
+    [Fact]
     public async Task A_beat_spec_version_the_block_does_not_know_fails_at_start()
     {
-        await using var harness = new Harness(new() { ["Acquisition:BeatSpecVersion"] = "3" });
+        await using var harness = new Harness(new() { ["Acquisition:BeatSpecVersion"] = "4" });
 
         var e = Should.Throw<Microsoft.Extensions.Options.OptionsValidationException>(() => harness.Options);
         e.Message.ShouldContain("BeatSpecVersion");

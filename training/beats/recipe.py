@@ -382,16 +382,29 @@ def apply_decision(rule, y_pred, data, sidecar, probs=None):
     return out
 
 
+def normalisation_text(spec):
+    """The card's words for the window normalisation of a dataset sidecar's spec (v1, v2, v3)."""
+    version = spec.get("version", 1)
+    text = ("channel 0: window minus its median, divided by the median peak-to-peak of the last up to 32 windows "
+            "(floor 0.05 mV); channel 1: channel 0 minus the element-wise median of the previous up to 16 normalised windows")
+    if version >= 2:
+        text += ("; channel 2: channel 0 minus the previous beat's channel 0; channel 3: channel 0 minus the "
+                 f"element-wise median of the previous up to {spec.get('long_template_beats', 128)} normalised windows "
+                 "(the channels are zero for a stream's first beat)")
+    polarity = spec.get("polarity")
+    if polarity:
+        h = polarity.get("hysteresis", 1.2)
+        text += ("; then every channel times the stream's polarity sign, so that its dominant QRS points up: the sign of the "
+                 f"long template's larger deflection within +-{polarity.get('search_ms', 50):g} ms of the fiducial (the beat's own "
+                 f"window for the first beat), turning only when the other side is more than {h:g} times larger")
+    return text
+
+
 def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tolerance, macs, params, rule=None, after=None,
                inverted=None):
     spec = sidecar.get("spec", {})
     version = spec.get("version", 1)
-    normalisation = ("channel 0: window minus its median, divided by the median peak-to-peak of the last up to 32 windows "
-                     "(floor 0.05 mV); channel 1: channel 0 minus the element-wise median of the previous up to 16 normalised windows")
-    if version >= 2:
-        normalisation += ("; channel 2: channel 0 minus the previous beat's channel 0; channel 3: channel 0 minus the "
-                          f"element-wise median of the previous up to {spec.get('long_template_beats', 128)} normalised windows "
-                          "(the channels are zero for a stream's first beat)")
+    normalisation = normalisation_text(spec)
     input_spec = {
         "spec_version": spec.get("version", 1), "sample_rate_hz": spec.get("sample_rate_hz", 180),
         "window_samples": spec.get("window_samples", 128), "window_offset_samples": spec.get("window_offset_samples", -54),

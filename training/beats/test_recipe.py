@@ -100,6 +100,20 @@ class Ec57Statistics(unittest.TestCase):
         self.assertEqual((s["N"]["fp"], s["N"]["fn"]), (1, 1))
 
 
+class NormalisationText(unittest.TestCase):
+    def test_each_spec_version_states_what_it_adds(self):
+        v1 = recipe.normalisation_text({"version": 1})
+        v2 = recipe.normalisation_text({"version": 2, "long_template_beats": 128})
+        v3 = recipe.normalisation_text({"version": 3, "long_template_beats": 128,
+                                        "polarity": {"rule": "dominant QRS up", "search_ms": 50, "hysteresis": 1.2}})
+        self.assertNotIn("channel 3", v1)
+        self.assertTrue(v2.startswith(v1) and "channel 3" in v2 and "polarity" not in v2)
+        self.assertTrue(v3.startswith(v2))
+        self.assertIn("polarity sign", v3)
+        self.assertIn("+-50 ms", v3)
+        self.assertIn("1.2 times", v3)
+
+
 class RecipeOnSpec2SyntheticData(unittest.TestCase):
     """The recipe takes the channel and RR counts from the data: a spec v2 dataset gives a [batch,4,128] + [batch,9] model."""
 

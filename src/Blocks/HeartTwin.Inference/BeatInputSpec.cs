@@ -19,6 +19,9 @@ public sealed record BeatInputSpec(int SpecVersion, double SampleRateHz, int Win
     /// <summary>The contract's spec version 2: as version 1 with 4 channels (previous beat, long template) and 9 RR features.</summary>
     public static BeatInputSpec Version2 { get; } = From(BeatWindowSpec.Version2);
 
+    /// <summary>The contract's spec version 3: as version 2, each stream turned so that its dominant QRS points up.</summary>
+    public static BeatInputSpec Version3 { get; } = From(BeatWindowSpec.Version3);
+
     /// <summary>The input that the beat extractor produces under <paramref name="spec"/>.</summary>
     public static BeatInputSpec From(BeatWindowSpec spec)
     {

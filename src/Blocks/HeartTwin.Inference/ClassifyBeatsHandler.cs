@@ -21,6 +21,9 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
     /// <summary>The feature specification name of <see cref="BeatWindowSpec.Version2"/>.</summary>
     public const string BeatWindowV2 = "beat-window-v2";
 
+    /// <summary>The feature specification name of <see cref="BeatWindowSpec.Version3"/>.</summary>
+    public const string BeatWindowV3 = "beat-window-v3";
+
     // EnsureCompatible compares the card with the spec; the answer cannot change for a loaded model, so it is kept.
     private readonly ConcurrentDictionary<(string ModelId, string Spec), bool> _checked = new();
 
@@ -50,7 +53,7 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
         if (!TryResolveFeatureSpec(request.FeatureSpec, out var spec))
         {
             throw new ArgumentException(
-                $"Unknown feature spec '{request.FeatureSpec}': this Inference block knows '{BeatWindowV1}' and '{BeatWindowV2}' only, so it cannot tell whether a model accepts these windows.",
+                $"Unknown feature spec '{request.FeatureSpec}': this Inference block knows '{BeatWindowV1}', '{BeatWindowV2}' and '{BeatWindowV3}' only, so it cannot tell whether a model accepts these windows.",
                 nameof(request));
         }
 

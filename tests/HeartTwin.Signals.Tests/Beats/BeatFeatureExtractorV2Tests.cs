@@ -1,6 +1,4 @@
 using HeartTwin.Signals.Beats;
-using HeartTwin.Signals.Evaluation;
-using HeartTwin.Signals.Wfdb;
 
 namespace HeartTwin.Signals.Tests.Beats;
 
@@ -25,7 +23,7 @@ public class BeatFeatureExtractorV2Tests
         (V2 with { PreviousBeatChannel = false }).Channels.ShouldBe(3);
         (V2 with { PreviousBeatChannel = false }).LongTemplateChannelIndex.ShouldBe(2);
         BeatWindowSpec.FromVersion(2).ShouldBeSameAs(V2);
-        Should.Throw<ArgumentOutOfRangeException>(() => BeatWindowSpec.FromVersion(3));
+        Should.Throw<ArgumentOutOfRangeException>(() => BeatWindowSpec.FromVersion(4));
         Should.Throw<ArgumentException>(() => new BeatFeatureExtractor(V2 with { LongTemplateBeats = -1 }, 360));
     }
 
@@ -44,7 +42,7 @@ public class BeatFeatureExtractorV2Tests
     [Fact]
     public void Version_2_keeps_the_version_1_channels_and_rr_features()
     {
-        var (lead, beats) = Record("208", minutes: 10);
+        var (lead, beats) = BeatRecords.Read("208", minutes: 10);
 
         var v1 = BeatFeatureExtractor.ExtractAll(lead, 360, beats, BeatWindowSpec.Version1);
         var v2 = BeatFeatureExtractor.ExtractAll(lead, 360, beats, V2);
@@ -76,7 +74,7 @@ public class BeatFeatureExtractorV2Tests
     [Fact]
     public void The_previous_beat_channel_is_this_beat_minus_the_one_before()
     {
-        var (lead, beats) = Record("119", minutes: 3);
+        var (lead, beats) = BeatRecords.Read("119", minutes: 3);
 
         var f = BeatFeatureExtractor.ExtractAll(lead, 360, beats, V2);
 
@@ -106,7 +104,7 @@ public class BeatFeatureExtractorV2Tests
     public void The_long_template_is_the_element_wise_median_of_up_to_128_previous_windows()
     {
         // 208 has frequent PVCs and couplets, so the medians differ from any one window; 12 minutes is over 128 beats.
-        var (lead, beats) = Record("208", minutes: 12);
+        var (lead, beats) = BeatRecords.Read("208", minutes: 12);
 
         var f = BeatFeatureExtractor.ExtractAll(lead, 360, beats, V2);
 
@@ -172,7 +170,7 @@ public class BeatFeatureExtractorV2Tests
     [Fact]
     public void Streaming_version_2_in_random_chunks_equals_the_offline_result()
     {
-        var (lead, beats) = Record("203", minutes: 8);
+        var (lead, beats) = BeatRecords.Read("203", minutes: 8);
         var offline = BeatFeatureExtractor.ExtractAll(lead, 360, beats, V2);
 
         var streamed = BeatFeatureExtractorTests.StreamInRandomChunks(V2, lead, beats, seed: 3);
@@ -192,11 +190,11 @@ public class BeatFeatureExtractorV2Tests
         var x = BeatTrain.Render(360, 6400, beats, i => i % 3 == 0 ? BeatTrain.Shape.Ectopic : BeatTrain.Shape.Normal);
         var extractor = new BeatFeatureExtractor(V2, 360);
         var first = new List<BeatFeatures>();
-        Feed(extractor, x, beats, first);
+        BeatRecords.Feed(extractor, x, beats, first);
 
         extractor.Reset();
         var second = new List<BeatFeatures>();
-        Feed(extractor, x, beats, second);
+        BeatRecords.Feed(extractor, x, beats, second);
 
         second.Count.ShouldBe(first.Count);
         for (int i = 0; i < first.Count; i++)
@@ -224,28 +222,6 @@ public class BeatFeatureExtractorV2Tests
         (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBe(0);
     }
 
-    private static void Feed(BeatFeatureExtractor extractor, float[] x, long[] beats, List<BeatFeatures> output)
-    {
-        foreach (var b in beats)
-        {
-            extractor.AddBeat(b, output);
-        }
-
-        extractor.Process(x, output);
-        extractor.Flush(output);
-    }
-
-    private static (float[] Lead, long[] Beats) Record(string name, int minutes)
-    {
-        var database = WfdbDatabase.Open(TestData.MitDb);
-        var record = database.ReadRecord(name);
-        int length = 360 * 60 * minutes;
-        var lead = EcgLeads.ReadMillivolts(record)[0].AsSpan(0, length).ToArray();
-        var beats = database.ReadAnnotations(name)
-            .Where(a => AamiMapping.FromCode(a.Code) is not null && a.Sample < length)
-            .Select(a => a.Sample).ToArray();
-        return (lead, beats);
-    }
 
     private static float SortedMedian(IEnumerable<float> values)
     {

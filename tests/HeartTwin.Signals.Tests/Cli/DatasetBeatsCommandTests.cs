@@ -1,8 +1,11 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using HeartTwin.Signals.Wfdb;
 
 namespace HeartTwin.Signals.Tests.Cli;
 
@@ -158,13 +161,88 @@ public class DatasetBeatsCommandTests
         code.ShouldBe(2);
         stderr.Trim().Split('\n').Length.ShouldBe(1);
 
-        (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", good, "--records", "119", "--spec", "3");
+        (code, _, stderr) = CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", good, "--records", "119", "--spec", "4");
         code.ShouldBe(2);
-        stderr.ShouldContain("--spec 3");
+        stderr.ShouldContain("--spec 4");
         stderr.Trim().Split('\n').Length.ShouldBe(1);
 
         File.Exists(good).ShouldBeFalse();
         Directory.GetFiles(dir.Path).ShouldBeEmpty();
+    }
+
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public void Spec_3_exports_an_inverted_lead_as_it_exports_the_lead_and_states_its_polarity_rule()
+    {
+        // 207's rhythm lead points mostly down: spec 3 turns its windows over, and a copy of the record with its leads
+        // inverted exports the very same windows.
+        using var dir = TestData.NewTempDir();
+        var inverted = Path.Combine(dir.Path, "inverted");
+        Directory.CreateDirectory(inverted);
+        WriteInverted(WfdbRecord.Read(TestData.MitDb, "207"), inverted);
+        File.Copy(Path.Combine(TestData.MitDb, "207.atr"), Path.Combine(inverted, "207.atr"));
+        File.WriteAllText(Path.Combine(inverted, "RECORDS"), "207\n");
+        var asRecorded = Path.Combine(dir.Path, "v3.npz");
+        var turned = Path.Combine(dir.Path, "v3-inverted.npz");
+        var v2 = Path.Combine(dir.Path, "v2.npz");
+
+        CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", asRecorded, "--records", "207", "--spec", "3").Code.ShouldBe(0);
+        CliRunner.Run("dataset", "beats", "--db", inverted, "--out", turned, "--records", "207", "--spec", "3").Code.ShouldBe(0);
+        CliRunner.Run("dataset", "beats", "--db", TestData.MitDb, "--out", v2, "--records", "207", "--spec", "2").Code.ShouldBe(0);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "v3.json")));
+        var spec = doc.RootElement.GetProperty("spec");
+        spec.GetProperty("version").GetInt32().ShouldBe(3);
+        spec.GetProperty("channels").GetInt32().ShouldBe(4);
+        spec.GetProperty("polarity").GetProperty("rule").GetString().ShouldBe("dominant QRS up");
+        spec.GetProperty("polarity").GetProperty("search_ms").GetDouble().ShouldBe(50);
+        spec.GetProperty("polarity").GetProperty("hysteresis").GetDouble().ShouldBe(1.2);
+        using var v2Doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "v2.json")));
+        v2Doc.RootElement.GetProperty("spec").TryGetProperty("polarity", out _).ShouldBeFalse();
+
+        using var zip3 = ZipFile.OpenRead(asRecorded);
+        using var zipTurned = ZipFile.OpenRead(turned);
+        using var zip2 = ZipFile.OpenRead(v2);
+        var x3 = Data(zip3, "x");
+        Data(zipTurned, "x").ShouldBe(x3);
+        Data(zipTurned, "y").ShouldBe(Data(zip3, "y"));
+        var w3 = MemoryMarshal.Cast<byte, float>(x3);
+        var w2 = MemoryMarshal.Cast<byte, float>(Data(zip2, "x"));
+        int turnedOver = 0;
+        for (int i = 0; i < w3.Length; i++)
+        {
+            turnedOver += w3[i] != 0 && w3[i] == -w2[i] ? 1 : 0;
+        }
+
+        turnedOver.ShouldBeGreaterThan(w3.Length / 2); // most of 207's windows were turned over
+    }
+
+    /// <summary>Writes a format-16 copy of a record with every signal inverted about its baseline (exactly −mV).</summary>
+    private static void WriteInverted(WfdbRecord record, string folder)
+    {
+        var name = record.Header.RecordName;
+        int n = record.SignalCount;
+        var bytes = new byte[checked(2 * n * (int)record.Length)];
+        var lines = new StringBuilder();
+        lines.Append(CultureInfo.InvariantCulture, $"{name} {n} {record.SamplingFrequencyHz} {record.Length}\n");
+        for (int s = 0; s < n; s++)
+        {
+            var spec = record.Header.Signals[s];
+            var adc = record.Adc(s);
+            long sum = 0;
+            for (int i = 0; i < adc.Length; i++)
+            {
+                var v = (short)((2 * spec.Baseline) - adc[i]);
+                BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(2 * ((i * n) + s)), v);
+                sum += v;
+            }
+
+            var first = (short)((2 * spec.Baseline) - adc[0]);
+            lines.Append(CultureInfo.InvariantCulture, $"{name}.dat 16 {spec.AdcGain}({spec.Baseline})/{spec.Units} 16 0 {first} {(short)sum} 0 {spec.Description}\n");
+        }
+
+        File.WriteAllBytes(Path.Combine(folder, name + ".dat"), bytes);
+        File.WriteAllText(Path.Combine(folder, name + ".hea"), lines.ToString());
     }
 
     [Fact]

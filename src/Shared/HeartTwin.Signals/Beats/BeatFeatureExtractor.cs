@@ -75,6 +75,7 @@ public sealed class BeatFeatureExtractor
     private int _longIntervalCount;
     private int _longIntervalPos;
     private bool _finished;
+    private int _polarity; // spec v3: the stream's sign, +1 or −1; 0 until its first beat
 
     /// <summary>Creates an extractor for one stream sampled at <paramref name="inputRateHz"/>.</summary>
     /// <param name="spec">The preprocessing spec, for example <see cref="BeatWindowSpec.Version1"/>.</param>
@@ -161,7 +162,14 @@ public sealed class BeatFeatureExtractor
         _hasPrevious = false;
         _longIntervalCount = _longIntervalPos = 0;
         _finished = false;
+        _polarity = 0;
     }
+
+    /// <summary>
+    /// The stream's polarity sign under a spec with <see cref="BeatWindowSpec.DominantPolarityUp"/>: +1 when its dominant
+    /// QRS points up as recorded, −1 when every window is turned over; 0 before the first beat and under other specs.
+    /// </summary>
+    public int Polarity => _polarity;
 
     /// <summary>Feeds raw samples of the lead, in mV, continuing the stream; completed beats are appended to <paramref name="completed"/>.</summary>
     /// <param name="samplesMv">Raw samples in mV at <see cref="InputRateHz"/>; NaN holds the last valid value.</param>
@@ -459,12 +467,62 @@ public sealed class BeatFeatureExtractor
             _hasPrevious = true;
         }
 
+        if (_spec.DominantPolarityUp)
+        {
+            // Read before this beat joins the long template, as channel 3 is.
+            UpdatePolarity(channel0);
+        }
+
         if (_longTemplates is not null)
         {
             SubtractTemplate(channel0, window.AsSpan(_spec.LongTemplateChannelIndex * length, length), _longTemplates);
         }
 
+        if (_polarity < 0)
+        {
+            // Every channel is linear in the signal, so turning them all over is what recording the lead the other way
+            // round would have done to them; the templates keep the stream as recorded. 0 − v rather than −v: a zero stays
+            // +0, so the bytes of a turned stream equal those of the same stream recorded the other way round.
+            for (int k = 0; k < window.Length; k++)
+            {
+                window[k] = 0f - window[k];
+            }
+        }
+
         return new BeatFeatures(beat.Sample, window, rr);
+    }
+
+    /// <summary>
+    /// Spec v3: sets the stream's sign from the long template's deflections around the fiducial (this beat's own window
+    /// while the template is empty), turning only when the other side exceeds the current one by the spec's hysteresis.
+    /// </summary>
+    private void UpdatePolarity(ReadOnlySpan<float> channel0)
+    {
+        var template = _longTemplates!;
+        int from = Math.Max(0, _spec.SamplesBeforeFiducial - _spec.PolaritySearchSamples);
+        int to = Math.Min(_spec.WindowSamples - 1, _spec.SamplesBeforeFiducial + _spec.PolaritySearchSamples);
+        float up = float.NegativeInfinity, down = float.PositiveInfinity;
+        for (int k = from; k <= to; k++)
+        {
+            float v = template.Count > 0 ? template.Median(k) : channel0[k];
+            up = Math.Max(up, v);
+            down = Math.Min(down, v);
+        }
+
+        double positive = up, negative = -down;
+        double h = _spec.PolarityHysteresis;
+        if (_polarity == 0)
+        {
+            _polarity = positive >= negative ? 1 : -1;
+        }
+        else if (_polarity > 0 && negative > h * positive)
+        {
+            _polarity = -1;
+        }
+        else if (_polarity < 0 && positive > h * negative)
+        {
+            _polarity = 1;
+        }
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ namespace HeartTwin.Signals.Beats;
 
 /// <summary>
 /// The preprocessing of one beat for the beat models: filter, rate, window, normalisation and RR features.
-/// <see cref="Version1"/> and <see cref="Version2"/> hold the values of docs/beat-model-contract.md; a model states the
+/// <see cref="Version1"/>, <see cref="Version2"/> and <see cref="Version3"/> hold the values of docs/beat-model-contract.md; a model states the
 /// version it was trained on.
 /// </summary>
 public sealed record BeatWindowSpec
@@ -43,15 +43,28 @@ public sealed record BeatWindowSpec
         LongRrIntervals = 100,
     };
 
+    /// <summary>
+    /// Spec version 3: version 2 with each stream's polarity fixed so that its dominant QRS points up. Every channel of a
+    /// window is multiplied by the stream's polarity sign, read from the long template around the fiducial with hysteresis
+    /// (<see cref="DominantPolarityUp"/>). A lead recorded the other way round (an electrode swap, a database whose rhythm
+    /// lead points down) gives exactly the same windows.
+    /// </summary>
+    public static BeatWindowSpec Version3 { get; } = Version2 with
+    {
+        Version = 3,
+        DominantPolarityUp = true,
+    };
+
     /// <summary>The spec of a version number.</summary>
-    /// <param name="version">1 or 2.</param>
-    /// <returns><see cref="Version1"/> or <see cref="Version2"/>.</returns>
+    /// <param name="version">1, 2 or 3.</param>
+    /// <returns><see cref="Version1"/>, <see cref="Version2"/> or <see cref="Version3"/>.</returns>
     /// <exception cref="ArgumentOutOfRangeException">No spec has that version.</exception>
     public static BeatWindowSpec FromVersion(int version) => version switch
     {
         1 => Version1,
         2 => Version2,
-        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "Beat window spec versions are 1 and 2."),
+        3 => Version3,
+        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "Beat window spec versions are 1, 2 and 3."),
     };
 
     /// <summary>
@@ -70,6 +83,7 @@ public sealed record BeatWindowSpec
         {
             "beat-window-v1" => Version1,
             "beat-window-v2" => Version2,
+            "beat-window-v3" => Version3,
             _ => null,
         };
         return spec is not null;
@@ -107,6 +121,25 @@ public sealed record BeatWindowSpec
     /// <c>long_rr_s</c>, <c>pre_rr / long_rr</c> and <c>post_rr / long_rr</c> to the RR features; 0 for none.
     /// </summary>
     public int LongRrIntervals { get; init; }
+
+    /// <summary>
+    /// Whether each stream's windows are turned so that its dominant QRS points up: every channel is multiplied by the
+    /// stream's polarity sign. The sign is read from the long template (the beat's own window for a stream's first beat)
+    /// within <see cref="PolaritySearchSeconds"/> of the fiducial: P is its largest value there and N minus its smallest.
+    /// The first beat sets +1 when P ≥ N, else −1; afterwards the sign turns only when the other side exceeds the current
+    /// one by <see cref="PolarityHysteresis"/>, so that a biphasic QRS does not flip its stream back and forth.
+    /// Needs the long template (<see cref="LongTemplateBeats"/> above 0).
+    /// </summary>
+    public bool DominantPolarityUp { get; init; }
+
+    /// <summary>Half-width, in seconds, of the span around the fiducial where the polarity is read.</summary>
+    public double PolaritySearchSeconds { get; init; } = 0.05;
+
+    /// <summary>How many times the other side's deflection must exceed the current side's before the sign turns.</summary>
+    public double PolarityHysteresis { get; init; } = 1.2;
+
+    /// <summary>The span around the fiducial where the polarity is read, in samples at <see cref="SampleRateHz"/> either side.</summary>
+    public int PolaritySearchSamples => (int)Math.Round(PolaritySearchSeconds * SampleRateHz);
 
     /// <summary>Spec version number.</summary>
     public required int Version { get; init; }
@@ -193,6 +226,14 @@ public sealed record BeatWindowSpec
             throw new ArgumentException(
                 $"LongTemplateBeats ({LongTemplateBeats}) and LongRrIntervals ({LongRrIntervals}) must be 0 (none) or more.",
                 nameof(LongTemplateBeats));
+        }
+
+        if (DominantPolarityUp && (LongTemplateBeats < 1 || !(PolaritySearchSeconds >= 0) || !double.IsFinite(PolaritySearchSeconds)
+            || !(PolarityHysteresis >= 1) || !double.IsFinite(PolarityHysteresis)))
+        {
+            throw new ArgumentException(
+                $"Polarity needs the long template (LongTemplateBeats {LongTemplateBeats}), a search span of 0 s or more ({PolaritySearchSeconds}) and a hysteresis of 1 or more ({PolarityHysteresis}).",
+                nameof(DominantPolarityUp));
         }
 
         if (!(AmplitudeFloorMv > 0) || !double.IsFinite(AmplitudeFloorMv))

@@ -30,7 +30,7 @@ internal static class DatasetBeatsCommand
         var records = CommonOptions.Records("export");
         var specVersion = new Option<int>("--spec")
         {
-            Description = "The beat window spec version of docs/beat-model-contract.md (1 or 2).",
+            Description = "The beat window spec version of docs/beat-model-contract.md (1, 2 or 3).",
             DefaultValueFactory = _ => 1,
         };
         var command = new Command("beats", "Export beat windows, RR features and AAMI labels for training the beat model (NumPy .npz).") { db, output, records, specVersion };
@@ -46,9 +46,9 @@ internal static class DatasetBeatsCommand
     /// <summary>Builds the dataset and writes FILE.npz and FILE.json; returns the sidecar's content.</summary>
     public static BeatDatasetManifest Export(string dbDir, string? recordList, string outPath, int specVersion = 1)
     {
-        if (specVersion is not (1 or 2))
+        if (specVersion is not (1 or 2 or 3))
         {
-            throw new UsageException($"--spec {specVersion} is not a beat window spec version; use 1 or 2.");
+            throw new UsageException($"--spec {specVersion} is not a beat window spec version; use 1, 2 or 3.");
         }
 
         var spec = BeatWindowSpec.FromVersion(specVersion);
@@ -201,6 +201,9 @@ internal static class DatasetBeatsCommand
                 PreviousBeatChannel = spec.Version >= 2 ? spec.PreviousBeatChannel : null,
                 LongTemplateBeats = spec.Version >= 2 ? spec.LongTemplateBeats : null,
                 LongRrIntervals = spec.Version >= 2 ? spec.LongRrIntervals : null,
+                Polarity = spec.DominantPolarityUp
+                    ? new BeatDatasetPolarity("dominant QRS up", spec.PolaritySearchSeconds * 1000, spec.PolarityHysteresis)
+                    : null,
             },
             database.Name,
             BeatMatcher.DefaultWindowMs,
@@ -291,7 +294,18 @@ internal sealed record BeatDatasetSpec(
     [JsonPropertyName("long_rr_intervals")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? LongRrIntervals { get; init; }
+
+    /// <summary>Spec v3: how each stream's windows are turned so that its dominant QRS points up (absent before v3).</summary>
+    [JsonPropertyName("polarity")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BeatDatasetPolarity? Polarity { get; init; }
 }
+
+/// <summary>Spec v3's polarity rule: the long template's deflections within ±<c>search_ms</c> of the fiducial, with hysteresis.</summary>
+internal sealed record BeatDatasetPolarity(
+    [property: JsonPropertyName("rule")] string Rule,
+    [property: JsonPropertyName("search_ms")] double SearchMs,
+    [property: JsonPropertyName("hysteresis")] double Hysteresis);
 
 /// <summary>The filter settings of the spec.</summary>
 internal sealed record BeatDatasetFilter(
