@@ -102,6 +102,11 @@ public sealed class ClassifyBeatsHandlerTests
             bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v1", 1, new float[256], new float[6])));
         e.Message.ShouldContain("spec version 1 differs from the model's 2");
         e.Message.ShouldContain("2 channels differ from the model's 4");
+
+        // Spec v3 windows have v2's shape but are turned per stream: a v2 model must not read them.
+        e = await Should.ThrowAsync<ModelSpecMismatchException>(() =>
+            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v3", 1, new float[512], new float[9])));
+        e.Message.ShouldContain("spec version 3 differs from the model's 2");
     }
 
     [Fact]

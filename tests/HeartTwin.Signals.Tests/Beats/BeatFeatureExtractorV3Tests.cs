@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using HeartTwin.Signals.Beats;
 
 namespace HeartTwin.Signals.Tests.Beats;
@@ -50,7 +51,8 @@ public class BeatFeatureExtractorV3Tests
         turned.Count.ShouldBe(asRecorded.Count);
         for (int i = 0; i < asRecorded.Count; i++)
         {
-            turned[i].Window.ShouldBe(asRecorded[i].Window, $"beat {i}");
+            // Bytes, not float equality, which would take −0 for +0.
+            MemoryMarshal.AsBytes(turned[i].Window.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(asRecorded[i].Window.AsSpan())).ShouldBeTrue($"beat {i}");
             turned[i].Rr.ShouldBe(asRecorded[i].Rr);
         }
     }
@@ -108,16 +110,19 @@ public class BeatFeatureExtractorV3Tests
     }
 
     [Fact]
-    public void A_biphasic_stream_does_not_flip_back_and_forth()
+    public void A_biphasic_stream_keeps_its_sign_while_its_r_and_s_trade_places_within_the_hysteresis()
     {
-        // R and S nearly as deep as each other, varying beat to beat by ±8%: within the 1.2 hysteresis, so the sign the
-        // first beat set stays.
-        var beats = BeatTrain.Regular(300, 300, 200);
-        var x = BeatTrain.Render(360, 201 * 300, beats, b => new BeatTrain.Shape(0.8 * (1 + (0.08 * Math.Sin(b))), 0.010, SMv: -0.8, TMv: 0.2));
+        // The R wave shrinks slowly from 0.9 to 0.7 mV against a 0.8 mV S wave, with a beat-to-beat wobble: the long
+        // template's two deflections cross once, well within 1.2 of each other. Without hysteresis the stream turns.
+        var beats = BeatTrain.Regular(300, 300, 400);
+        var x = BeatTrain.Render(360, 401 * 300, beats, b => new BeatTrain.Shape((0.9 - (0.2 * b / 400.0)) * (1 + (0.05 * Math.Sin(b))), 0.010, SMv: -0.8, TMv: 0.2));
 
-        var signs = Signs(x, beats);
+        var signs = Signs(x, beats, V3);
+        var withoutHysteresis = Signs(x, beats, V3 with { PolarityHysteresis = 1.0 });
 
-        Changes(signs).ShouldBe(0);
+        signs.ShouldAllBe(s => s == signs[0]);
+        signs[0].ShouldNotBe(0);
+        Changes(withoutHysteresis).ShouldBeGreaterThan(0);
     }
 
     [Fact]
@@ -132,7 +137,7 @@ public class BeatFeatureExtractorV3Tests
 
         extractor.Reset();
 
-        extractor.Polarity.ShouldBe(0);
+        extractor.Polarity.ShouldBe(0); // the guard: an upright first beat would also turn a kept −1 straight back
         var fresh = new List<BeatFeatures>();
         BeatRecords.Feed(extractor, down.Select(v => -v).ToArray(), beats, fresh);
         extractor.Polarity.ShouldBe(1);
@@ -163,11 +168,11 @@ public class BeatFeatureExtractorV3Tests
         streamed.Select(f => f.Window).ShouldBe(offline.Select(f => f.Window));
     }
 
-    /// <summary>Each beat's sign under v3, read from its window against v2's.</summary>
-    private static int[] Signs(float[] x, long[] beats)
+    /// <summary>Each beat's sign under v3 (or a variant of it), read from its window against v2's.</summary>
+    private static int[] Signs(float[] x, long[] beats, BeatWindowSpec? spec = null)
     {
         var v2 = BeatFeatureExtractor.ExtractAll(x, 360, beats, V2);
-        var v3 = BeatFeatureExtractor.ExtractAll(x, 360, beats, V3);
+        var v3 = BeatFeatureExtractor.ExtractAll(x, 360, beats, spec ?? V3);
         return [.. v2.Zip(v3, (a, b) => b.Window.SequenceEqual(a.Window) ? 1 : b.Window.SequenceEqual(a.Window.Select(v => -v)) ? -1 : 0)];
     }
 

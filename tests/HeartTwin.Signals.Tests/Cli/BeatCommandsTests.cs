@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using HeartTwin.Signals.Evaluation;
 using HeartTwin.Signals.Wfdb;
 
@@ -96,6 +97,42 @@ public class BeatCommandsTests
         r119.GetProperty("matched").GetInt64().ShouldBeGreaterThan(1900); // of 1,987 reference beats
         var matrix = doc.RootElement.GetProperty("confusion").GetProperty("matrix").EnumerateArray().Sum(r => r.EnumerateArray().Sum(v => v.GetInt64()));
         matrix.ShouldBe(r119.GetProperty("matched").GetInt64());
+    }
+
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public void A_spec_version_3_model_classifies_an_inverted_lead_as_it_classifies_the_lead()
+    {
+        // The v2 fixture's network declared as a spec v3 model: the command cuts polarity-normalised windows, so reading
+        // 207 (whose rhythm lead points down) with its leads inverted changes no class, whatever the network.
+        using var dir = TestData.NewTempDir();
+        var fixtures = Path.GetDirectoryName(TestData.FixtureModel)!;
+        var card = JsonNode.Parse(File.ReadAllText(Path.Combine(fixtures, "tiny-beat-v2.json")))!;
+        card["name"] = "tiny-beat-v3";
+        card["input"]!["spec_version"] = 3;
+        card["onnx"] = "tiny-beat-v3.onnx";
+        File.WriteAllText(Path.Combine(dir.Path, "tiny-beat-v3.json"), card.ToJsonString());
+        File.Copy(Path.Combine(fixtures, "tiny-beat-v2.onnx"), Path.Combine(dir.Path, "tiny-beat-v3.onnx"));
+        var model = Path.Combine(dir.Path, "tiny-beat-v3.onnx");
+
+        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "207", "--model", model, "--format", "json");
+        code.ShouldBe(0, stderr);
+        var (codeInverted, stdoutInverted, stderrInverted) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "207", "--model", model, "--format", "json", "--invert-leads");
+        codeInverted.ShouldBe(0, stderrInverted);
+
+        using var doc = JsonDocument.Parse(stdout);
+        using var inverted = JsonDocument.Parse(stdoutInverted);
+        inverted.RootElement.GetProperty("inverted_leads").GetBoolean().ShouldBeTrue();
+        inverted.RootElement.GetProperty("confusion").GetRawText().ShouldBe(doc.RootElement.GetProperty("confusion").GetRawText());
+        inverted.RootElement.GetProperty("classes").GetRawText().ShouldBe(doc.RootElement.GetProperty("classes").GetRawText());
+
+        // Declared as v2, the same network sees 207 the other way round when its leads are inverted.
+        var v2 = Path.Combine(fixtures, "tiny-beat-v2.onnx");
+        var (_, v2Out, _) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "207", "--model", v2, "--format", "json");
+        var (_, v2Inverted, _) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "207", "--model", v2, "--format", "json", "--invert-leads");
+        using var a = JsonDocument.Parse(v2Out);
+        using var b = JsonDocument.Parse(v2Inverted);
+        b.RootElement.GetProperty("confusion").GetRawText().ShouldNotBe(a.RootElement.GetProperty("confusion").GetRawText());
     }
 
     [Fact]

@@ -501,19 +501,26 @@ public sealed class BeatFeatureExtractor
         var template = _longTemplates!;
         int from = Math.Max(0, _spec.SamplesBeforeFiducial - _spec.PolaritySearchSamples);
         int to = Math.Min(_spec.WindowSamples - 1, _spec.SamplesBeforeFiducial + _spec.PolaritySearchSamples);
+        bool fromTemplate = template.Count > 0;
         float up = float.NegativeInfinity, down = float.PositiveInfinity;
+        double sum = 0;
         for (int k = from; k <= to; k++)
         {
-            float v = template.Count > 0 ? template.Median(k) : channel0[k];
+            float v = fromTemplate ? template.Median(k) : channel0[k];
             up = Math.Max(up, v);
             down = Math.Min(down, v);
+            sum += v;
         }
 
         double positive = up, negative = -down;
         double h = _spec.PolarityHysteresis;
         if (_polarity == 0)
         {
-            _polarity = positive >= negative ? 1 : -1;
+            // Every tie-break is odd in the signal too, so the stream recorded the other way round takes the other sign.
+            // Only an exactly zero template leaves the sign unset (and such a stream's windows are all but zero).
+            _polarity = positive != negative ? (positive > negative ? 1 : -1)
+                : sum != 0 ? Math.Sign(sum)
+                : Math.Sign(LargestByMagnitude(fromTemplate, channel0));
         }
         else if (_polarity > 0 && negative > h * positive)
         {
@@ -523,6 +530,22 @@ public sealed class BeatFeatureExtractor
         {
             _polarity = 1;
         }
+    }
+
+    /// <summary>The long template's value of largest magnitude (the first such), or this window's while the template is empty.</summary>
+    private float LargestByMagnitude(bool fromTemplate, ReadOnlySpan<float> window)
+    {
+        float best = 0;
+        for (int k = 0; k < _spec.WindowSamples; k++)
+        {
+            float v = fromTemplate ? _longTemplates!.Median(k) : window[k];
+            if (Math.Abs(v) > Math.Abs(best))
+            {
+                best = v;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>

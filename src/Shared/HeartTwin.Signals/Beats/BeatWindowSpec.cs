@@ -69,7 +69,7 @@ public sealed record BeatWindowSpec
 
     /// <summary>
     /// The spec's name on the bus (<c>BeatsAcquired.FeatureSpec</c>, <c>ClassifyBeatsRequest.FeatureSpec</c>):
-    /// <c>beat-window-v1</c>, <c>beat-window-v2</c>.
+    /// <c>beat-window-v1</c>, <c>beat-window-v2</c>, <c>beat-window-v3</c>.
     /// </summary>
     public string FeatureSpecName => $"beat-window-v{Version.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 

@@ -92,9 +92,14 @@ internal static class BeatPipeline
     public static BeatWindowSpec SpecFor(BeatClassifier model)
     {
         var version = model.Card.Input.SpecVersion;
-        return version is 1 or 2
-            ? BeatWindowSpec.FromVersion(version)
-            : throw new UsageException($"model {model.Id} was trained on beat window spec version {version}; this build cuts versions 1 and 2 only.");
+        try
+        {
+            return BeatWindowSpec.FromVersion(version);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new UsageException($"model {model.Id} was trained on beat window spec version {version}; this build cuts versions 1, 2 and 3 only.", e);
+        }
     }
 
     public static ClassifiedRecord Run(RecordReader reader, string name, BeatClassifier model)
