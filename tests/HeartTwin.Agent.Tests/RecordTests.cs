@@ -118,7 +118,7 @@ public sealed class RecordTests(ITestOutputHelper output)
         last.SdnnMs.ShouldNotBeNull().ShouldBeGreaterThan(0);
         last.RmssdMs.ShouldNotBeNull();
         last.Pnn50Percent.ShouldNotBeNull().ShouldBeInRange(0, 100);
-        last.ModelId.ShouldBe("beat-cnn@2.3.0");
+        last.ModelId.ShouldBe("beat-cnn@2.4.0");
         last.BeatCounts["N"].ShouldBeGreaterThan(0);
         last.Rhythm.ShouldBe(RhythmLabels.Regular);
         checks.ShouldBe(5);
@@ -168,6 +168,45 @@ public sealed class RecordTests(ITestOutputHelper output)
         inAf.ShouldAllBe(b => b.Time >= onsets[0].OccurredAt);
         var episodes = AfEpisodes(record);
         inAf.Count(b => episodes.Any(e => b.Time >= e.From && b.Time <= e.To)).ShouldBeGreaterThan(inAf.Count * 8 / 10);
+    }
+
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public async Task Each_beat_sent_for_classification_names_its_stream_and_time_in_stream_order()
+    {
+        // The model's morphology families are kept per stream by Inference: it needs each beat's patient and device, in order.
+        var capturing = new CapturingClassifier();
+        await using var agent = await AgentHarness.StartAsync(configure: s =>
+            s.AddSingleton<IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>>(capturing));
+        var record = RecordBeats.Load("119");
+
+        await agent.FeedAsync(record.Messages("p1", "d1", Start, untilSeconds: 120).Concat(record.Messages("p2", "d2", Start, untilSeconds: 120)));
+
+        var requests = capturing.Requests.ToList();
+        requests.ShouldNotBeEmpty();
+        requests.ShouldAllBe(r => r.Streams != null && r.Streams.Length == r.BeatCount && r.BeatTimes != null && r.BeatTimes.Length == r.BeatCount);
+        var beats = requests.SelectMany(r => r.Streams!.Zip(r.BeatTimes!)).ToList();
+        beats.Select(b => b.First).Distinct().Order().ShouldBe(["p1/d1", "p2/d2"]);
+        foreach (var stream in beats.GroupBy(b => b.First))
+        {
+            var times = stream.Select(b => b.Second).ToList();
+            times.Zip(times.Skip(1)).ShouldAllBe(pair => pair.First < pair.Second);
+            times.Count.ShouldBeGreaterThan(100); // about 140 beats in two minutes
+        }
+    }
+
+    private sealed class CapturingClassifier : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
+    {
+        private static readonly float[] Probabilities = [0.9f, 0.05f, 0.03f, 0.01f, 0.01f];
+
+        public System.Collections.Concurrent.ConcurrentQueue<ClassifyBeatsRequest> Requests { get; } = new();
+
+        public Task<ClassifyBeatsResult> HandleAsync(ClassifyBeatsRequest request, CancellationToken cancellationToken)
+        {
+            Requests.Enqueue(request);
+            var p = Enumerable.Range(0, request.BeatCount).SelectMany(_ => Probabilities).ToArray();
+            return Task.FromResult(new ClassifyBeatsResult("fake@1", ["N", "S", "V", "F", "Q"], p));
+        }
     }
 
     private sealed class RhythmDecidingClassifier : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>

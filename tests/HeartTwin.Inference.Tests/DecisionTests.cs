@@ -1,9 +1,7 @@
 using System.Text.Json.Nodes;
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace HeartTwin.Inference.Tests;
 
@@ -191,7 +189,7 @@ public sealed class DecisionTests
     {
         using var dir = TestFiles.NewTempDir();
         WriteV2Card(dir, 0.8);
-        using var host = await StartAsync(dir.Path);
+        using var host = await TestFiles.StartInferenceAsync(dir.Path);
         var bus = host.Services.GetRequiredService<IMessageBus>();
         var model = host.Services.GetRequiredService<ModelRegistry>().Default;
         var v = model.Card.TestVectors[1]; // the tiny model calls this one N
@@ -262,7 +260,7 @@ public sealed class DecisionTests
     public async Task The_bus_answers_the_ectopy_flags_beside_the_classes()
     {
         // The shipped model on its own test vectors (real beats of several classes), every one of them made early.
-        using var host = await StartAsync(TestFiles.ModelsDirectory);
+        using var host = await TestFiles.StartInferenceAsync(TestFiles.ModelsDirectory);
         var bus = host.Services.GetRequiredService<IMessageBus>();
         var model = host.Services.GetRequiredService<ModelRegistry>().Default;
         var vectors = model.Card.TestVectors;
@@ -340,16 +338,5 @@ public sealed class DecisionTests
         var path = dir.File("tiny-beat-v2.json");
         File.WriteAllText(path, TestFiles.ToJson(V2CardWithDecision(maxRatio, vMinProbability, fromLabels, earlyWithPause)));
         return path;
-    }
-
-    private static async Task<IHost> StartAsync(string modelsDirectory)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = TestFiles.RepositoryRoot });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Inference:ModelsDirectory"] = modelsDirectory });
-        builder.Services.AddMessaging();
-        builder.AddInferenceBlock();
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
     }
 }

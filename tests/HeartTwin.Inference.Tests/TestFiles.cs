@@ -1,5 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HeartTwin.Messaging;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace HeartTwin.Inference.Tests;
 
@@ -26,6 +30,18 @@ internal static class TestFiles
     public static string ModelsDirectory => Path.Combine(RepositoryRoot, "models");
 
     public static TempDir NewTempDir() => new();
+
+    /// <summary>A started host with the messaging bus and the Inference block, serving the models of <paramref name="modelsDirectory"/>.</summary>
+    public static async Task<IHost> StartInferenceAsync(string modelsDirectory)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = RepositoryRoot });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Inference:ModelsDirectory"] = modelsDirectory });
+        builder.Services.AddMessaging();
+        builder.AddInferenceBlock();
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
 
     /// <summary>The fixture card as a mutable JSON tree.</summary>
     public static JsonObject TinyCardJson() => JsonNode.Parse(File.ReadAllText(TinyCard))!.AsObject();

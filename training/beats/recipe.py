@@ -357,15 +357,67 @@ def decision_rule(cfg, sidecar, data):
     if cfg.premature_pause is not None and "post_pre_ratio" in names:
         rule["early_with_pause"] = {"max_ratio": cfg.premature_pause["max_ratio"], "rr_feature": "post_pre_ratio",
                                     "min_ratio": cfg.premature_pause["min_ratio"]}
-    return {"premature_supraventricular": rule}
+    out = {"premature_supraventricular": rule}
+    if cfg.ventricular_in_af is not None:
+        out["ventricular_in_af"] = {"min_probability": cfg.ventricular_in_af}
+    if cfg.families is not None:
+        out["families"] = dict(cfg.families)
+    return out
+
+
+def morphology_families(windows, records, calls, f):
+    """What MorphologyFamilies does in C#, stream by stream in beat order: each beat joins the template (a running mean of
+    mean-removed windows) it correlates best with, if at least min_correlation, else starts one (replacing the one with the
+    fewest beats once `templates` are kept). Each template counts its beats' V and other calls; from min_beats beats on, a
+    call that disagrees with its family's majority (more than `majority` of its calls) takes it: V -> N, or N/S/F/Q -> V."""
+    v = LABELS.index("V")
+    n_label = LABELS.index("N")
+    out = calls.copy()
+    for r in dict.fromkeys(records.tolist()):  # streams in order of first appearance
+        templates, counts, ventricular = [], [], []
+        for j in np.flatnonzero(records == r):
+            x = windows[j].astype(np.float64)
+            x = x - x.sum() / len(x)
+            nx = np.sqrt(x @ x)
+            best, best_c = -1, -2.0
+            for k, t in enumerate(templates):
+                c = (x @ t) / (nx * np.sqrt(t @ t)) if nx > 0 and (t @ t) > 0 else 0.0
+                if c > best_c:
+                    best, best_c = k, c
+            if best_c < f["min_correlation"]:
+                if len(templates) >= f["templates"]:
+                    best = int(np.argmin(counts))
+                    templates[best], counts[best], ventricular[best] = x.copy(), 0, 0
+                else:
+                    templates.append(x.copy()); counts.append(0); ventricular.append(0)
+                    best = len(templates) - 1
+            counts[best] += 1
+            templates[best] += (x - templates[best]) / counts[best]
+            is_v = calls[j] == v
+            ventricular[best] += int(is_v)
+            if counts[best] >= f["min_beats"]:
+                share = ventricular[best] / counts[best]
+                if is_v and share < 1 - f["majority"]:
+                    out[j] = n_label
+                elif not is_v and share > f["majority"]:
+                    out[j] = v
+    return out
 
 
 def apply_decision(rule, y_pred, data, sidecar, probs=None):
-    """What BeatClassifier.Decide does in C#: a beat predicted one of from_labels (N or S before 2.2.0; N, S or F since) is S
-    when premature and not in AF (V instead when the network gives V at least v_min_probability), else N. Premature: below
+    """What the C# decision does (BeatClassifier.Decide, with MorphologyFamilies per stream): since 2.4.0, first a beat in AF
+    called V with p(V) below ventricular_in_af's min_probability is N, then the patient's morphology families vote on the
+    calls (`morphology_families`). Then a beat called one of from_labels (N or S before 2.2.0; N, S or F since) is S when
+    premature and not in AF (V instead when the network gives V at least v_min_probability), else N. Premature: below
     max_ratio, or (early_with_pause, since 2.3.0) below its max_ratio and followed by a pause of at least its min_ratio."""
     r = rule["premature_supraventricular"]
     names = sidecar["spec"]["rr_features"]
+    y_pred = y_pred.copy()
+    if rule.get("ventricular_in_af") is not None:  # since 2.4.0: before the families, on the network's calls
+        y_pred[(data["af"] == 1) & (y_pred == 2) & (probs[:, 2] < rule["ventricular_in_af"]["min_probability"])] = 0
+    if rule.get("families") is not None:
+        f = rule["families"]
+        y_pred = morphology_families(data["x"][:, f["channel"], :], data["record"], y_pred, f)
     ratio = data["rr"][:, names.index(r["rr_feature"])]
     premature = ratio < r["max_ratio"]  # NaN compares False: not premature
     if r.get("early_with_pause") is not None:
@@ -416,12 +468,12 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
         "dataset_spec": spec,
     }
     # The minor version counts changes over the same network inputs: 2.1.0 is spec v2 with the premature-S rule, 2.2.0 the
-    # same rule re-deciding the network's F calls as well, 2.3.0 with its early-with-a-pause test too, 2.4.0 a network
-    # trained with polarity augmentation.
+    # same rule re-deciding the network's F calls as well, 2.3.0 with its early-with-a-pause test too, 2.4.0 with the V-in-AF
+    # threshold and the morphology families before it (a network trained with polarity augmentation adds one more).
     minor = 0
     if rule is not None:
         r = rule["premature_supraventricular"]
-        minor = 1 + ("F" in r["from_labels"]) + ("early_with_pause" in r)
+        minor = 1 + ("F" in r["from_labels"]) + ("early_with_pause" in r) + ("families" in rule)
     minor += cfg.polarity_flip > 0
     card = {
         "name": "beat-cnn", "version": f"{version}.{minor}.0", "task": "beat-classification",
@@ -513,6 +565,11 @@ class Config:
         # A beat at least 10% early and followed by an interval at least 1.2 times the one before it is premature too (an
         # atrial premature beat resets the sinus node); fixed before its run, by a rule written first (README); None: off.
         self.premature_pause = {"max_ratio": 0.9, "min_ratio": 1.2}
+        # Before that rule, on the network's calls: a beat in AF called V with p(V) below this is N (aberrant conduction looks
+        # ventricular), then each patient's morphology families vote (README, "Families with the AF evidence", a rule written
+        # before its runs and passed); None: off.
+        self.ventricular_in_af = 0.7
+        self.families = {"channel": 0, "min_correlation": 0.9, "templates": 16, "min_beats": 8, "majority": 2 / 3}
         self.ensemble = 2 if quick else 5
         self.verbose = False
         for k, v in over.items():

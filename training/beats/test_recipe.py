@@ -100,6 +100,35 @@ class Ec57Statistics(unittest.TestCase):
         self.assertEqual((s["N"]["fp"], s["N"]["fn"]), (1, 1))
 
 
+class MorphologyFamilies(unittest.TestCase):
+    F = {"channel": 0, "min_correlation": 0.9, "templates": 16, "min_beats": 8, "majority": 2 / 3}
+
+    def test_a_family_outvotes_its_odd_calls_once_it_holds_enough_beats(self):
+        t = np.linspace(0, 1, 128)
+        normal = np.exp(-((t - 0.42) / 0.03) ** 2)
+        wide = -np.exp(-((t - 0.45) / 0.1) ** 2)
+        rng = np.random.default_rng(1)
+        shapes = [normal if i % 3 else wide for i in range(60)]
+        windows = np.stack([s + 0.01 * rng.standard_normal(128) for s in shapes]).astype(np.float32)
+        calls = np.array([0 if i % 3 else 2 for i in range(60)])
+        calls[[4, 40]] = 2   # normal beats called V: the first too early for a verdict, the second outvoted
+        calls[[6, 45]] = 0   # wide beats called N: likewise
+        out = recipe.morphology_families(windows, np.array(["a"] * 60), calls, self.F)
+        self.assertEqual(out[4], 2)
+        self.assertEqual(out[40], 0)
+        self.assertEqual(out[6], 0)
+        self.assertEqual(out[45], 2)
+        self.assertEqual(int((out != calls).sum()), 2)
+
+    def test_streams_keep_their_own_families(self):
+        t = np.linspace(0, 1, 128)
+        beat = np.exp(-((t - 0.42) / 0.03) ** 2).astype(np.float32)
+        windows = np.stack([beat] * 20)
+        calls = np.array([2] * 10 + [0] * 10)  # stream a all V, stream b all N: one shape, two patients
+        out = recipe.morphology_families(windows, np.array(["a"] * 10 + ["b"] * 10), calls, self.F)
+        np.testing.assert_array_equal(out, calls)
+
+
 class NormalisationText(unittest.TestCase):
     def test_each_spec_version_states_what_it_adds(self):
         v1 = recipe.normalisation_text({"version": 1})

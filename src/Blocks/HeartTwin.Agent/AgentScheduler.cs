@@ -171,26 +171,35 @@ internal sealed partial class AgentScheduler(
     private async Task ClassifyAsync(List<TwinWork> work, CancellationToken cancellationToken)
     {
         // One request for every patient's beats (per feature spec, split at MaxBatchBeats): the model runs batched.
-        foreach (var group in work.SelectMany(w => w.Beats).GroupBy(b => (b.FeatureSpec, b.WindowLength, b.RrLength)))
+        // Each beat names its stream (patient and device), whose beats stay in order, for a decision that keeps per-stream
+        // state (the model's morphology families).
+        foreach (var group in work.SelectMany(w => w.Beats.Select(b => (Beat: b, Stream: w.Twin.PatientId + "/" + b.DeviceId)))
+            .GroupBy(x => (x.Beat.FeatureSpec, x.Beat.WindowLength, x.Beat.RrLength)))
         {
-            var beats = group.ToList();
+            var beats = group.Select(x => x.Beat).ToList();
+            var streamOf = group.Select(x => x.Stream).ToList();
             for (int start = 0; start < beats.Count; start += _options.MaxBatchBeats)
             {
                 int count = Math.Min(_options.MaxBatchBeats, beats.Count - start);
                 var (spec, windowLength, rrLength) = group.Key;
                 var windows = new float[count * windowLength];
                 var rr = new float[count * rrLength];
+                var streams = new string[count];
+                var times = new DateTimeOffset[count];
                 for (int i = 0; i < count; i++)
                 {
                     var b = beats[start + i];
                     Array.Copy(b.Windows, b.WindowOffset, windows, i * windowLength, windowLength);
                     Array.Copy(b.RrFeatures, b.RrOffset, rr, i * rrLength, rrLength);
+                    streams[i] = streamOf[start + i];
+                    times[i] = b.Beat.Time;
                 }
 
                 try
                 {
                     var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
-                        new ClassifyBeatsRequest(spec, count, windows, rr, string.IsNullOrEmpty(_options.Model) ? null : _options.Model), cancellationToken).ConfigureAwait(false);
+                        new ClassifyBeatsRequest(spec, count, windows, rr, string.IsNullOrEmpty(_options.Model) ? null : _options.Model, Streams: streams, BeatTimes: times),
+                        cancellationToken).ConfigureAwait(false);
                     Apply(result, beats, start, count);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
+using HeartTwin.Signals.Beats;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -33,6 +34,9 @@ public sealed class BeatClassifier : IDisposable
     private readonly int _ventricularLabel = -1;
     private readonly int _ectopyLabel;
     private readonly int _ectopyPreRatioFeature;
+    private readonly double? _ventricularInAf; // decision.ventricular_in_af.min_probability
+    private readonly int _vLabel = -1; // V and N for the rules before the premature rule
+    private readonly int _nLabel = -1;
     private int _disposed;
 
     private BeatClassifier(ModelCard card, string cardPath, string onnxPath, InferenceSession session, BeatClassifierOptions options)
@@ -53,6 +57,10 @@ public sealed class BeatClassifier : IDisposable
         IntraOpThreads = options.IntraOpThreads;
         _ectopyLabel = IndexOf(card.Labels, "V");
         _ectopyPreRatioFeature = IndexOf(card.Input.RrFeatures, EctopyRrFeature);
+        _vLabel = IndexOf(card.Labels, "V");
+        _nLabel = IndexOf(card.Labels, "N");
+        _ventricularInAf = card.Decision?.VentricularInAf?.MinProbability;
+        FamilyRule = card.Decision?.Families?.ToRule();
         if (card.Decision?.PrematureSupraventricular is { } rule)
         {
             _prematureRule = rule;
@@ -257,8 +265,17 @@ public sealed class BeatClassifier : IDisposable
         }
     }
 
-    /// <summary>Whether the card's decision needs to know which beats lie in atrial fibrillation (see <see cref="Decide"/>).</summary>
-    public bool DecisionUsesRhythm => _prematureRule is { NormalInAf: true };
+    /// <summary>Whether the card's decision needs to know which beats lie in atrial fibrillation (see <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int}, ReadOnlySpan{float}, MorphologyFamilies?)"/>).</summary>
+    public bool DecisionUsesRhythm => _prematureRule is { NormalInAf: true } || _ventricularInAf is not null;
+
+    /// <summary>
+    /// The card's morphology families (<c>decision.families</c>), or null: a caller that decides a stream's beats in order
+    /// keeps one <see cref="MorphologyFamilies"/> per stream with this rule and passes it to <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int}, ReadOnlySpan{float}, MorphologyFamilies?)"/>.
+    /// </summary>
+    public BeatFamilyRule? FamilyRule { get; }
+
+    /// <summary>A stream's families under this model's rule, or null when the card has none.</summary>
+    public MorphologyFamilies? NewFamilies() => FamilyRule is { } rule ? new MorphologyFamilies(rule, WindowSamples) : null;
 
     /// <summary>
     /// Turns probabilities into classes as the card's <see cref="ModelCard.Decision"/> says: the most probable label (the
@@ -273,14 +290,91 @@ public sealed class BeatClassifier : IDisposable
     /// <param name="batch">The number of beats.</param>
     /// <param name="labels">Receives each beat's label index into <see cref="Labels"/>.</param>
     /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
-    public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels)
+    public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels) =>
+        Decide(probabilities, rr, inAf, batch, labels, ReadOnlySpan<FamilyVerdict>.Empty);
+
+    /// <summary>
+    /// <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int})"/> for one stream's
+    /// beats in order, with the card's per-stream families: <see cref="VoteFamilies"/> then
+    /// <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int}, ReadOnlySpan{FamilyVerdict})"/>.
+    /// </summary>
+    /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities.</param>
+    /// <param name="rr">batch × <see cref="RrFeatureCount"/> RR features.</param>
+    /// <param name="inAf">Per beat, whether it lies in AF; empty when unknown (then the rules that need it are skipped).</param>
+    /// <param name="batch">The number of beats.</param>
+    /// <param name="labels">Receives each beat's label index.</param>
+    /// <param name="windows">The beats' windows (batch × <see cref="BeatLength"/>).</param>
+    /// <param name="families">The stream's families (see <see cref="NewFamilies"/>), updated beat by beat; null to skip the vote.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
+    public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels,
+        ReadOnlySpan<float> windows, MorphologyFamilies? families)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        if (probabilities.Length < (long)batch * ClassCount || rr.Length < (long)batch * RrFeatureCount || labels.Length < batch
+        var verdicts = new FamilyVerdict[batch];
+        if (families is not null)
+        {
+            VoteFamilies(probabilities, inAf, windows, batch, _ => families, verdicts);
+        }
+
+        Decide(probabilities, rr, inAf, batch, labels, verdicts);
+    }
+
+    /// <summary>
+    /// Votes each beat in its stream's families (each stream's beats in order): its call is the most probable label, made N
+    /// first when the beat is in AF, called V and below the card's <see cref="VentricularInAfRule.MinProbability"/>.
+    /// </summary>
+    /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities.</param>
+    /// <param name="inAf">Per beat, whether it lies in AF; empty when unknown.</param>
+    /// <param name="windows">The beats' windows (batch × <see cref="BeatLength"/>).</param>
+    /// <param name="batch">The number of beats.</param>
+    /// <param name="familiesOf">A beat's stream's families, or null to leave the beat out of any family.</param>
+    /// <param name="verdicts">Receives each beat's <see cref="FamilyVerdict"/> (None for a beat left out).</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
+    public void VoteFamilies(ReadOnlySpan<float> probabilities, ReadOnlySpan<bool> inAf, ReadOnlySpan<float> windows, int batch,
+        Func<int, MorphologyFamilies?> familiesOf, Span<FamilyVerdict> verdicts)
+    {
+        ArgumentNullException.ThrowIfNull(familiesOf);
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (probabilities.Length < (long)batch * ClassCount || windows.Length < (long)batch * BeatLength || verdicts.Length < batch
             || (!inAf.IsEmpty && inAf.Length < batch))
         {
             throw new ArgumentException(Invariant(
-                $"Deciding {batch} beats needs {batch * ClassCount} probabilities, {batch * RrFeatureCount} RR features, {batch} labels and no or {batch} AF flags; got {probabilities.Length}, {rr.Length}, {labels.Length} and {inAf.Length}."));
+                $"Voting {batch} beats needs {batch * ClassCount} probabilities, {batch * BeatLength} window floats, {batch} verdicts and no or {batch} AF flags; got {probabilities.Length}, {windows.Length}, {verdicts.Length} and {inAf.Length}."));
+        }
+
+        for (int i = 0; i < batch; i++)
+        {
+            verdicts[i] = FamilyVerdict.None;
+            if (familiesOf(i) is not { } families)
+            {
+                continue;
+            }
+
+            var window = windows.Slice((i * BeatLength) + (families.Rule.Channel * WindowSamples), WindowSamples);
+            verdicts[i] = families.Vote(window, Call(probabilities.Slice(i * ClassCount, ClassCount), !inAf.IsEmpty && inAf[i]) == _vLabel);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int})"/> with each beat's
+    /// family verdict applied between the V-in-AF rule and the premature rule.
+    /// </summary>
+    /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities.</param>
+    /// <param name="rr">batch × <see cref="RrFeatureCount"/> RR features.</param>
+    /// <param name="inAf">Per beat, whether it lies in AF; empty when unknown.</param>
+    /// <param name="batch">The number of beats.</param>
+    /// <param name="labels">Receives each beat's label index.</param>
+    /// <param name="verdicts">Per beat, its family's verdict (<see cref="VoteFamilies"/>); empty for none.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
+    public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels,
+        ReadOnlySpan<FamilyVerdict> verdicts)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (probabilities.Length < (long)batch * ClassCount || rr.Length < (long)batch * RrFeatureCount || labels.Length < batch
+            || (!inAf.IsEmpty && inAf.Length < batch) || (!verdicts.IsEmpty && verdicts.Length < batch))
+        {
+            throw new ArgumentException(Invariant(
+                $"Deciding {batch} beats needs {batch * ClassCount} probabilities, {batch * RrFeatureCount} RR features, {batch} labels, no or {batch} AF flags and no or {batch} verdicts; got {probabilities.Length}, {rr.Length}, {labels.Length}, {inAf.Length} and {verdicts.Length}."));
         }
 
         var rule = _prematureRule;
@@ -288,7 +382,12 @@ public sealed class BeatClassifier : IDisposable
         for (int i = 0; i < batch; i++)
         {
             var p = probabilities.Slice(i * ClassCount, ClassCount);
-            int best = ArgMax(p);
+            int best = Call(p, !inAf.IsEmpty && inAf[i]);
+            if (!verdicts.IsEmpty && verdicts[i] != FamilyVerdict.None)
+            {
+                bool ventricular = MorphologyFamilies.Apply(best == _vLabel, verdicts[i]);
+                best = ventricular ? _vLabel : best == _vLabel ? _nLabel : best;
+            }
 
             if (apply && _reDecided[best])
             {
@@ -305,6 +404,13 @@ public sealed class BeatClassifier : IDisposable
 
             labels[i] = best;
         }
+    }
+
+    /// <summary>The most probable label, made N for a beat in AF called V below the card's V-in-AF probability.</summary>
+    private int Call(ReadOnlySpan<float> p, bool inAf)
+    {
+        int best = ArgMax(p);
+        return _ventricularInAf is { } minV && inAf && best == _vLabel && p[_vLabel] < minV ? _nLabel : best;
     }
 
     /// <summary>The RR feature that tells a premature beat for <see cref="FlagVentricularEctopy"/>: the interval before the beat over the mean of the last ones.</summary>

@@ -24,8 +24,15 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
     /// <summary>The feature specification name of <see cref="BeatWindowSpec.Version3"/>.</summary>
     public const string BeatWindowV3 = "beat-window-v3";
 
+    /// <summary>Streams whose morphology families are kept; past it, the half least recently used are forgotten.</summary>
+    public const int MaxFamilyStreams = 20_000;
+
     // EnsureCompatible compares the card with the spec; the answer cannot change for a loaded model, so it is kept.
     private readonly ConcurrentDictionary<(string ModelId, string Spec), bool> _checked = new();
+
+    // Per model and stream, the morphology families of a card that has them (beat-cnn 2.4.0). They live in this process: a
+    // restart, or a stream whose batches reach several Inference replicas, learns its families again (8 beats each).
+    private readonly ConcurrentDictionary<(string ModelId, string Stream), StreamFamilies> _families = new();
 
     /// <summary>The input specification a feature-spec name stands for.</summary>
     /// <param name="featureSpec">A name such as <see cref="BeatWindowV1"/>.</param>
@@ -91,23 +98,101 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
                 probabilities.AsSpan(start * model.ClassCount, b * model.ClassCount));
         }
 
+        var verdicts = VoteFamilies(model, request, probabilities);
         var classes = new int[n];
         int[]? classesInAf = null;
         if (model.DecisionUsesRhythm)
         {
-            model.Decide(probabilities, request.RrFeatures, request.InAf ?? new bool[n], n, classes);
+            model.Decide(probabilities, request.RrFeatures, request.InAf ?? new bool[n], n, classes, verdicts);
             classesInAf = new int[n];
             var allInAf = new bool[n];
             Array.Fill(allInAf, true);
-            model.Decide(probabilities, request.RrFeatures, allInAf, n, classesInAf);
+            model.Decide(probabilities, request.RrFeatures, allInAf, n, classesInAf, verdicts);
         }
         else
         {
-            model.Decide(probabilities, request.RrFeatures, request.InAf, n, classes);
+            model.Decide(probabilities, request.RrFeatures, request.InAf, n, classes, verdicts);
         }
 
         var ectopy = new bool[n];
         model.FlagVentricularEctopy(probabilities, request.RrFeatures, n, ectopy);
         return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities, classes, classesInAf, ectopy));
+    }
+    /// <summary>
+    /// Each beat's family verdict, when the model keeps families and the request names each beat's stream: the beats of a
+    /// stream are voted in order, under a lock per stream, and a beat not later than its stream's last one is left out.
+    /// </summary>
+    private FamilyVerdict[] VoteFamilies(BeatClassifier model, ClassifyBeatsRequest request, float[] probabilities)
+    {
+        int n = request.BeatCount;
+        var verdicts = new FamilyVerdict[n];
+        if (model.FamilyRule is null || request.Streams is not { } streams)
+        {
+            return verdicts;
+        }
+
+        if (streams.Length != n || (request.BeatTimes is { } times && times.Length != n))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The request declares {n} beats but holds {streams.Length} stream keys and {request.BeatTimes?.Length ?? 0} beat times; send one per beat."), nameof(request));
+        }
+
+        if (_families.Count > MaxFamilyStreams)
+        {
+            foreach (var key in _families.OrderBy(kv => kv.Value.LastUsed).Take(_families.Count / 2).Select(kv => kv.Key).ToList())
+            {
+                _families.TryRemove(key, out _);
+            }
+        }
+
+        var states = new StreamFamilies?[n];
+        for (int i = 0; i < n; i++)
+        {
+            if (string.IsNullOrEmpty(streams[i]))
+            {
+                continue;
+            }
+
+            var state = _families.GetOrAdd((model.Id, streams[i]), _ => new StreamFamilies(model.NewFamilies()!));
+            states[i] = state;
+        }
+
+        // One stream's beats are voted under its lock, in request order; a concurrent request for the same stream waits.
+        foreach (var group in Enumerable.Range(0, n).Where(i => states[i] is not null).GroupBy(i => states[i]!))
+        {
+            var state = group.Key;
+            lock (state)
+            {
+                state.LastUsed = Environment.TickCount64;
+                foreach (var i in group)
+                {
+                    var time = request.BeatTimes?[i];
+                    if (time is { } t && state.LastBeat is { } last && t <= last)
+                    {
+                        continue; // sent again: already counted
+                    }
+
+                    model.VoteFamilies(
+                        probabilities.AsSpan(i * model.ClassCount, model.ClassCount),
+                        request.InAf is { } inAf ? inAf.AsSpan(i, 1) : [],
+                        request.Windows.AsSpan(i * model.BeatLength, model.BeatLength),
+                        1,
+                        _ => state.Families,
+                        verdicts.AsSpan(i, 1));
+                    state.LastBeat = time ?? state.LastBeat;
+                }
+            }
+        }
+
+        return verdicts;
+    }
+
+    private sealed class StreamFamilies(MorphologyFamilies families)
+    {
+        public MorphologyFamilies Families { get; } = families;
+
+        public DateTimeOffset? LastBeat { get; set; }
+
+        public long LastUsed { get; set; } = Environment.TickCount64;
     }
 }

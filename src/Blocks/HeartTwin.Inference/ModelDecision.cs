@@ -11,7 +11,88 @@ public sealed class ModelDecision
     /// <summary>The rule that splits the beats the network calls N or S (or F, see <see cref="PrematureSupraventricularRule.FromLabels"/>) by prematurity; null for none.</summary>
     public PrematureSupraventricularRule? PrematureSupraventricular { get; init; }
 
-    internal void Validate(ModelCard card, List<string> errors) => PrematureSupraventricular?.Validate(card, errors);
+    /// <summary>
+    /// Applied first (beat-cnn 2.4.0): a beat in AF that the network calls V with a V probability below
+    /// <see cref="VentricularInAfRule.MinProbability"/> is N; null for none.
+    /// </summary>
+    public VentricularInAfRule? VentricularInAf { get; init; }
+
+    /// <summary>
+    /// Applied next (beat-cnn 2.4.0), per stream: each patient's morphology families vote on the calls
+    /// (<see cref="HeartTwin.Signals.Beats.MorphologyFamilies"/>); null for none.
+    /// </summary>
+    public FamiliesRule? Families { get; init; }
+
+    internal void Validate(ModelCard card, List<string> errors)
+    {
+        PrematureSupraventricular?.Validate(card, errors);
+        if (VentricularInAf is { } vaf)
+        {
+            if (!double.IsFinite(vaf.MinProbability) || vaf.MinProbability <= 0 || vaf.MinProbability > 1)
+            {
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"decision.ventricular_in_af.min_probability {vaf.MinProbability} must be above 0 and at most 1."));
+            }
+
+            if (card.Labels is { } labels && (!labels.Contains("V", StringComparer.Ordinal) || !labels.Contains("N", StringComparer.Ordinal)))
+            {
+                errors.Add("decision.ventricular_in_af needs the labels N and V.");
+            }
+        }
+
+        if (Families is { } f)
+        {
+            try
+            {
+                f.ToRule().Validate();
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"decision.families: {e.Message}");
+            }
+
+            if (card.Input is { } input && f.Channel >= input.Channels)
+            {
+                errors.Add(string.Create(CultureInfo.InvariantCulture, $"decision.families.channel {f.Channel} is not one of the input's {input.Channels} channels."));
+            }
+
+            if (card.Labels is { } labels && (!labels.Contains("V", StringComparer.Ordinal) || !labels.Contains("N", StringComparer.Ordinal)))
+            {
+                errors.Add("decision.families needs the labels N and V.");
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Aberrant conduction is common in atrial fibrillation and looks ventricular to a morphology model, so in AF a V call needs
+/// more evidence: below <see cref="MinProbability"/> it is N (training/beats/README.md, "Families with the AF evidence").
+/// </summary>
+public sealed class VentricularInAfRule
+{
+    /// <summary>The V probability a beat in AF needs to stay V (0.7 in beat-cnn 2.4.0).</summary>
+    public required double MinProbability { get; init; }
+}
+
+/// <summary>The card's <c>decision.families</c>: the settings of <see cref="HeartTwin.Signals.Beats.MorphologyFamilies"/>.</summary>
+public sealed class FamiliesRule
+{
+    /// <summary>The window channel compared (0: the normalised beat).</summary>
+    public int Channel { get; init; }
+
+    /// <summary>A beat joins its best family when their correlation is at least this.</summary>
+    public required double MinCorrelation { get; init; }
+
+    /// <summary>Families kept per stream.</summary>
+    public required int Templates { get; init; }
+
+    /// <summary>Beats a family needs before it votes.</summary>
+    public required int MinBeats { get; init; }
+
+    /// <summary>The share of a family's calls (more than this) that overrules a beat's own call.</summary>
+    public required double Majority { get; init; }
+
+    /// <summary>The rule as the signal code takes it.</summary>
+    public HeartTwin.Signals.Beats.BeatFamilyRule ToRule() => new(Channel, MinCorrelation, Templates, MinBeats, Majority);
 }
 
 /// <summary>

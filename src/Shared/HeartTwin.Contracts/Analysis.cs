@@ -41,7 +41,14 @@ public sealed record AnalysisRequested(string PatientId, string RequestedBy) : I
 /// <param name="Model">Model name or name@version; null for the registry's default.</param>
 /// <param name="InAf">Per beat, whether it lies in an atrial fibrillation episode, as the sender's AF detector judged; null when
 /// unknown. A model whose decision depends on the rhythm (AF beats are never premature supraventricular beats) needs it.</param>
-public sealed record ClassifyBeatsRequest(string FeatureSpec, int BeatCount, float[] Windows, float[] RrFeatures, string? Model = null, bool[]? InAf = null);
+/// <param name="Streams">Per beat, the stream (patient or device) it belongs to, each stream's beats in order; null when
+/// unknown. A model whose decision keeps per-stream state (morphology families, beat-cnn 2.4.0) needs it, else that part is
+/// skipped.</param>
+/// <param name="BeatTimes">Per beat, its time; with <paramref name="Streams"/>, a beat not later than its stream's last one
+/// (a batch sent again after a failure) is not counted in the stream's state twice. Null when unknown.</param>
+public sealed record ClassifyBeatsRequest(
+    string FeatureSpec, int BeatCount, float[] Windows, float[] RrFeatures, string? Model = null, bool[]? InAf = null,
+    string[]? Streams = null, DateTimeOffset[]? BeatTimes = null);
 
 /// <summary>Class probabilities for each beat of a <see cref="ClassifyBeatsRequest"/>.</summary>
 /// <param name="ModelId">The model that produced them, name@version.</param>

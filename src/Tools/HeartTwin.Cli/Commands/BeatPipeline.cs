@@ -113,7 +113,15 @@ internal static class BeatPipeline
         // calls V evened out, as the twin runs it.
         var inAf = model.DecisionUsesRhythm ? AfFlags(detections, fs, samples, Ventricular(model, p, rr, samples, detections)) : [];
         var decided = new int[n];
-        model.Decide(p, rr, inAf, n, decided);
+        if (model.NewFamilies() is { } families)
+        {
+            // The record is one stream: its beats vote in their morphology families in order, as the twin's do.
+            model.Decide(p, rr, inAf, n, decided, Windows(features, model.BeatLength), families);
+        }
+        else
+        {
+            model.Decide(p, rr, inAf, n, decided);
+        }
         var labels = model.Labels.Select(ParseLabel).ToArray();
         var predicted = new AamiClass[n];
         for (var i = 0; i < n; i++)
@@ -122,6 +130,17 @@ internal static class BeatPipeline
         }
 
         return new ClassifiedRecord(name, fs, length, samples, predicted, p, classes);
+    }
+
+    private static float[] Windows(List<BeatFeatures> features, int beatLength)
+    {
+        var x = new float[features.Count * beatLength];
+        for (var i = 0; i < features.Count; i++)
+        {
+            features[i].Window.AsSpan().CopyTo(x.AsSpan(i * beatLength, beatLength));
+        }
+
+        return x;
     }
 
     /// <summary>The network's probabilities for each beat, with the RR features and sample index of each.</summary>
