@@ -68,51 +68,54 @@ public sealed class FamiliesDecisionTests
     }
 
     [Fact]
-    public async Task The_bus_keeps_each_stream_s_families_across_requests_and_counts_a_resent_beat_once()
+    public async Task The_bus_answers_what_a_caller_needs_to_vote_the_families_and_keeps_no_state()
     {
-        // The tiny network calls its second test vector label 0; the card names label 0 "V" (and N label 2), so a beat is a
-        // V call outside AF and, below the V-in-AF probability, an N call in AF: one shape, calls that disagree.
+        // Families are per-stream state, which the Agent keeps; Inference stays stateless and answers, per beat, the class
+        // were its call N (outside AF and in AF), with the families' settings and the V-in-AF probability.
         using var dir = TestFiles.NewTempDir();
-        var card = Card(minVInAf: 0.999);
-        card["labels"] = new JsonArray("V", "S", "N", "F", "Q");
+        Write(dir, Card());
+        using var host = await TestFiles.StartInferenceAsync(dir.Path);
+        var bus = host.Services.GetRequiredService<IMessageBus>();
+        var model = host.Services.GetRequiredService<ModelRegistry>().Default;
+        var vector = model.Card.TestVectors[1];
+        var windows = Enumerable.Repeat(vector.Beat.SelectMany(c => c), 2).SelectMany(w => w).ToArray();
+        var rr = Enumerable.Repeat(vector.Rr, 2).SelectMany(r => r).ToArray();
+        rr[7] = 0.6f; // pre_long_ratio: the first beat is premature
+        rr[model.RrFeatureCount + 7] = 1.0f; // the second on time
+
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 2, windows, rr));
+
+        result.Families.ShouldBe(new BeatFamilySettings(0, 128, 0.9, 16, 8, 2.0 / 3));
+        result.VentricularInAfMinProbability.ShouldBe(0.7);
+        result.ClassesIfNormal.ShouldNotBeNull().Select(c => result.Labels[c]).ShouldBe(["S", "N"]);
+        result.ClassesIfNormalInAf.ShouldNotBeNull().Select(c => result.Labels[c]).ShouldBe(["N", "N"]);
+
+        // The same request again gets the same answer: nothing was learnt.
+        var again = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 2, windows, rr));
+        again.Classes.ShouldBe(result.Classes);
+        again.ClassesIfNormal.ShouldBe(result.ClassesIfNormal);
+    }
+
+    [Fact]
+    public async Task A_model_without_families_answers_none_of_their_fields()
+    {
+        using var dir = TestFiles.NewTempDir();
+        var card = Card();
+        card["decision"]!.AsObject().Remove("families");
+        card["decision"]!.AsObject().Remove("ventricular_in_af");
         Write(dir, card);
         using var host = await TestFiles.StartInferenceAsync(dir.Path);
         var bus = host.Services.GetRequiredService<IMessageBus>();
         var model = host.Services.GetRequiredService<ModelRegistry>().Default;
         var vector = model.Card.TestVectors[1];
-        var t0 = DateTimeOffset.Parse("2026-11-25T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
 
-        ClassifyBeatsRequest Beats(string stream, int count, bool inAf, int firstSecond) => new(
-            "beat-window-v2", count,
-            [.. Enumerable.Repeat(vector.Beat.SelectMany(c => c), count).SelectMany(w => w)],
-            [.. Enumerable.Repeat(vector.Rr, count).SelectMany(r => r)],
-            InAf: [.. Enumerable.Repeat(inAf, count)],
-            Streams: [.. Enumerable.Repeat(stream, count)],
-            BeatTimes: [.. Enumerable.Range(firstSecond, count).Select(s => t0.AddSeconds(s))]);
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
+            new ClassifyBeatsRequest("beat-window-v2", 1, [.. vector.Beat.SelectMany(c => c)], vector.Rr));
 
-        var first = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(Beats("patient-a/dev", 9, inAf: false, 0));
-        first.Labels[first.Classes![0]].ShouldBe("V");
-
-        // Stream a's family is V (9 beats): its AF beat stays V. Stream b has no family yet: the same beat is N.
-        var a = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(Beats("patient-a/dev", 1, inAf: true, 9));
-        a.Labels[a.Classes![0]].ShouldBe("V");
-        var b = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(Beats("patient-b/dev", 1, inAf: true, 9));
-        b.Labels[b.Classes![0]].ShouldBe("N");
-
-        // Stream c gets 4 beats twice (the same times: a batch sent again): the family holds 4 beats, 5 with the AF beat, under
-        // the 8 it needs to vote, so the AF beat is N. Counted twice, it would hold 9 and call it V.
-        await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(Beats("patient-c/dev", 4, inAf: false, 0));
-        await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(Beats("patient-c/dev", 4, inAf: false, 0));
-        var c = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(Beats("patient-c/dev", 1, inAf: true, 4));
-        c.Labels[c.Classes![0]].ShouldBe("N");
-
-        // Without stream keys there are no families: the AF beat is N.
-        var anonymous = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(Beats("patient-a/dev", 1, inAf: true, 10) with { Streams = null });
-        anonymous.Labels[anonymous.Classes![0]].ShouldBe("N");
-
-        var e = await Should.ThrowAsync<ArgumentException>(() => bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
-            Beats("patient-a/dev", 2, inAf: false, 20) with { Streams = ["patient-a/dev"] }));
-        e.Message.ShouldContain("1 stream keys");
+        result.Families.ShouldBeNull();
+        result.ClassesIfNormal.ShouldBeNull();
+        result.ClassesIfNormalInAf.ShouldBeNull();
+        result.VentricularInAfMinProbability.ShouldBeNull();
     }
 
     private static void Refused(Action<JsonObject> change, string expected)

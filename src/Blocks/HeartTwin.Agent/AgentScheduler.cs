@@ -171,35 +171,26 @@ internal sealed partial class AgentScheduler(
     private async Task ClassifyAsync(List<TwinWork> work, CancellationToken cancellationToken)
     {
         // One request for every patient's beats (per feature spec, split at MaxBatchBeats): the model runs batched.
-        // Each beat names its stream (patient and device), whose beats stay in order, for a decision that keeps per-stream
-        // state (the model's morphology families).
-        foreach (var group in work.SelectMany(w => w.Beats.Select(b => (Beat: b, Stream: w.Twin.PatientId + "/" + b.DeviceId)))
-            .GroupBy(x => (x.Beat.FeatureSpec, x.Beat.WindowLength, x.Beat.RrLength)))
+        foreach (var group in work.SelectMany(w => w.Beats).GroupBy(b => (b.FeatureSpec, b.WindowLength, b.RrLength)))
         {
-            var beats = group.Select(x => x.Beat).ToList();
-            var streamOf = group.Select(x => x.Stream).ToList();
+            var beats = group.ToList();
             for (int start = 0; start < beats.Count; start += _options.MaxBatchBeats)
             {
                 int count = Math.Min(_options.MaxBatchBeats, beats.Count - start);
                 var (spec, windowLength, rrLength) = group.Key;
                 var windows = new float[count * windowLength];
                 var rr = new float[count * rrLength];
-                var streams = new string[count];
-                var times = new DateTimeOffset[count];
                 for (int i = 0; i < count; i++)
                 {
                     var b = beats[start + i];
                     Array.Copy(b.Windows, b.WindowOffset, windows, i * windowLength, windowLength);
                     Array.Copy(b.RrFeatures, b.RrOffset, rr, i * rrLength, rrLength);
-                    streams[i] = streamOf[start + i];
-                    times[i] = b.Beat.Time;
                 }
 
                 try
                 {
                     var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(
-                        new ClassifyBeatsRequest(spec, count, windows, rr, string.IsNullOrEmpty(_options.Model) ? null : _options.Model, Streams: streams, BeatTimes: times),
-                        cancellationToken).ConfigureAwait(false);
+                        new ClassifyBeatsRequest(spec, count, windows, rr, string.IsNullOrEmpty(_options.Model) ? null : _options.Model), cancellationToken).ConfigureAwait(false);
                     Apply(result, beats, start, count);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -229,7 +220,7 @@ internal sealed partial class AgentScheduler(
             throw new InvalidOperationException($"Inference answered {ectopy.Length} ectopy flags for {count} beats.");
         }
 
-        foreach (var decided in new[] { result.Classes, result.ClassesInAf })
+        foreach (var decided in new[] { result.Classes, result.ClassesInAf, result.ClassesIfNormal, result.ClassesIfNormalInAf })
         {
             if (decided is not null && (decided.Length != count || decided.Any(c => (uint)c >= (uint)classes)))
             {
@@ -262,11 +253,18 @@ internal sealed partial class AgentScheduler(
             }
             beats[start + i].VentricularEctopy = result.VentricularEctopy is { } e && e[i];
             beats[start + i].ModelId = result.ModelId;
+            if (result.Families is { } families && result.ClassesIfNormal is { } ifNormal && result.ClassesIfNormalInAf is { } ifNormalInAf)
+            {
+                // The model's morphology families are per-stream state: the beat is voted in its stream's families as it is
+                // folded, in order, with the stream's AF state at that beat (PendingBeat.SettleRhythm).
+                beats[start + i].Family = new FamilyInput(
+                    families, result.VentricularInAfMinProbability, result.Labels, p.ToArray(), likeliest,
+                    ifNormal[i], ifNormalInAf[i]);
+            }
         }
     }
 
-    private static double Confidence(ReadOnlySpan<float> p, int decided, int likeliest) =>
-        decided == likeliest ? p[decided] : Math.Min(1f, p[decided] + p[likeliest]);
+    private static double Confidence(ReadOnlySpan<float> p, int decided, int likeliest) => PendingBeat.ConfidenceOf(p, decided, likeliest);
 
     private async Task PullWindowsAsync(List<TwinWork> work, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using HeartTwin.Contracts;
+using HeartTwin.Signals.Beats;
 using HeartTwin.Signals.Rhythm;
 
 namespace HeartTwin.Agent;
@@ -24,6 +25,9 @@ internal sealed record Detection(
 /// </summary>
 internal sealed class DeviceStream(string deviceId)
 {
+    private MorphologyFamilies? _families;
+    private BeatFamilySettings? _familySettings;
+
     private readonly List<AfBeat> _afBeats = [];
     private readonly List<AfEpisodeEvent> _afEvents = [];
     private readonly LinkedList<(DateTimeOffset Time, double RrMs)> _rateSpan = new();
@@ -77,6 +81,23 @@ internal sealed class DeviceStream(string deviceId)
     public string Rhythm => AfActive ? RhythmLabels.AtrialFibrillation
         : _af is { BeatCount: >= 16 } ? RhythmLabels.Regular : RhythmLabels.Unknown;
 
+    /// <summary>
+    /// This stream's morphology families under a model's settings (beat-cnn 2.4.0), made on first use and made afresh when
+    /// the settings change. They live in the Agent, which is partitioned by patient, so one place sees a stream's beats in
+    /// order; after a restart they are learnt again (a family votes from its 8th beat).
+    /// </summary>
+    public MorphologyFamilies FamiliesFor(BeatFamilySettings settings)
+    {
+        if (_families is null || _familySettings != settings)
+        {
+            _families = new MorphologyFamilies(
+                new BeatFamilyRule(settings.Channel, settings.MinCorrelation, settings.Templates, settings.MinBeats, settings.Majority), settings.WindowSamples);
+            _familySettings = settings;
+        }
+
+        return _families;
+    }
+
     /// <summary>Folds one beat, classified or not (class null), appending what it reveals.</summary>
     public void Fold(PendingBeat pending, AgentOptions options, PatientTwin twin, List<Detection> found)
     {
@@ -89,7 +110,7 @@ internal sealed class DeviceStream(string deviceId)
         FoldRhythm(pending, newStream, twin, found);
         // The AF state after this beat (an episode counts from its confirmation on): folded beat by beat, it does not depend
         // on how beats were batched for classification, so every replica and a restart settle a beat alike.
-        pending.SettleRhythm(AfActive);
+        pending.SettleRhythm(AfActive, FamiliesFor);
         FoldVentricular(pending, physiological, options, found);
         if (newStream)
         {

@@ -1,4 +1,5 @@
 using HeartTwin.Contracts;
+using HeartTwin.Signals.Beats;
 
 namespace HeartTwin.Agent;
 
@@ -25,8 +26,16 @@ internal sealed record PendingBeat(
     /// <summary>The confidence that goes with <see cref="ClassInAf"/>.</summary>
     public double ConfidenceInAf { get; set; }
 
-    /// <summary>Settles the class by the stream's rhythm at this beat (the decision may call an early beat S only outside AF).</summary>
-    public void SettleRhythm(bool inAf)
+    /// <summary>What the model's morphology families need to finish this beat's decision; null for a model without them.</summary>
+    public FamilyInput? Family { get; set; }
+
+    /// <summary>
+    /// Settles the class by the stream's rhythm at this beat (the decision may call an early beat S only outside AF), then,
+    /// for a model with morphology families, votes the beat in its stream's families (<paramref name="familiesFor"/>), in
+    /// stream order and with that AF state, as <c>BeatClassifier.Decide</c> does for a stream: a call against its family's
+    /// majority takes the family's (a V call overruled becomes what the decision makes of an N call).
+    /// </summary>
+    public void SettleRhythm(bool inAf, Func<BeatFamilySettings, MorphologyFamilies>? familiesFor = null)
     {
         if (ClassInAf is { } c)
         {
@@ -38,8 +47,65 @@ internal sealed record PendingBeat(
 
             ClassInAf = null;
         }
+
+        if (Family is not { } f || familiesFor is null || Class is null)
+        {
+            return;
+        }
+
+        Family = null;
+        var settings = f.Settings;
+        int v = IndexOf(f.Labels, "V");
+        if (v < 0 || WindowOffset + ((settings.Channel + 1) * settings.WindowSamples) > Windows.Length)
+        {
+            return;
+        }
+
+        // The call the families count: the network's, made N in AF below the model's V-in-AF probability.
+        bool calledV = f.Likeliest == v && !(inAf && f.VentricularInAfMinProbability is { } min && f.Probabilities[v] < min);
+        var verdict = familiesFor(settings).Vote(Windows.AsSpan(WindowOffset + (settings.Channel * settings.WindowSamples), settings.WindowSamples), calledV);
+        int decided = verdict == FamilyVerdict.Ventricular && Class != "V" ? v
+            : verdict == FamilyVerdict.NotVentricular && calledV ? (inAf ? f.IfNormalInAf : f.IfNormal)
+            : -1;
+        if (decided >= 0)
+        {
+            Class = f.Labels[decided];
+            Confidence = ConfidenceOf(f.Probabilities, decided, f.Likeliest);
+        }
+    }
+
+    /// <summary>
+    /// The confidence of a decided class: its probability when the network's likeliest, else that of the pair decided between
+    /// (the network vouched for the pair, not for the decided label alone, whose own probability may be tiny).
+    /// </summary>
+    public static double ConfidenceOf(ReadOnlySpan<float> p, int decided, int likeliest) =>
+        decided == likeliest ? p[decided] : Math.Min(1f, p[decided] + p[likeliest]);
+
+    private static int IndexOf(IReadOnlyList<string> labels, string label)
+    {
+        for (int i = 0; i < labels.Count; i++)
+        {
+            if (labels[i] == label)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 }
+
+/// <summary>A beat's share of a <see cref="ClassifyBeatsResult"/> for its stream's morphology families.</summary>
+/// <param name="Settings">The model's families.</param>
+/// <param name="VentricularInAfMinProbability">Below it, a V call in AF counts as N; null for no such rule.</param>
+/// <param name="Labels">The model's labels.</param>
+/// <param name="Probabilities">The beat's probabilities.</param>
+/// <param name="Likeliest">The network's call, an index into <paramref name="Labels"/>.</param>
+/// <param name="IfNormal">The beat's class were its call N, outside AF.</param>
+/// <param name="IfNormalInAf">The same in AF.</param>
+internal sealed record FamilyInput(
+    BeatFamilySettings Settings, double? VentricularInAfMinProbability, IReadOnlyList<string> Labels, float[] Probabilities, int Likeliest,
+    int IfNormal, int IfNormalInAf);
 
 /// <summary>
 /// One patient's twin in memory. The bus handlers add to it under <see cref="Gate"/> (pending beats, device status, the

@@ -278,10 +278,13 @@ public sealed class BeatClassifier : IDisposable
     public MorphologyFamilies? NewFamilies() => FamilyRule is { } rule ? new MorphologyFamilies(rule, WindowSamples) : null;
 
     /// <summary>
-    /// Turns probabilities into classes as the card's <see cref="ModelCard.Decision"/> says: the most probable label (the
-    /// first on a tie), then, for a beat called one of <see cref="PrematureSupraventricularRule.FromLabels"/> (N or S, and F
-    /// since beat-cnn 2.2.0), the <see cref="PrematureSupraventricularRule"/> on its RR features
-    /// (and, with <see cref="PrematureSupraventricularRule.VMinProbability"/>, its V probability).
+    /// Turns probabilities into classes as the card's <see cref="ModelCard.Decision"/> says, without the per-stream
+    /// families: the most probable label (the first on a tie), made N for a beat in AF called V below the card's
+    /// <see cref="VentricularInAfRule.MinProbability"/> (beat-cnn 2.4.0), then, for a beat called one of
+    /// <see cref="PrematureSupraventricularRule.FromLabels"/> (N or S, and F since beat-cnn 2.2.0), the
+    /// <see cref="PrematureSupraventricularRule"/> on its RR features (and, with
+    /// <see cref="PrematureSupraventricularRule.VMinProbability"/>, its V probability). A caller with a stream's beats in order
+    /// adds the families with the overload that takes them.
     /// </summary>
     /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities, as <see cref="Classify(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float})"/> wrote them.</param>
     /// <param name="rr">The same beats' RR features: batch × <see cref="RrFeatureCount"/> floats.</param>
@@ -292,6 +295,19 @@ public sealed class BeatClassifier : IDisposable
     /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
     public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels) =>
         Decide(probabilities, rr, inAf, batch, labels, ReadOnlySpan<FamilyVerdict>.Empty);
+
+    /// <summary>
+    /// Each beat's class were the network's call N (and the V-in-AF rule and families left aside): what the premature rule
+    /// makes of an N call. A caller that votes the families itself (the Agent) uses it for a V call its family overrules.
+    /// </summary>
+    /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities.</param>
+    /// <param name="rr">batch × <see cref="RrFeatureCount"/> RR features.</param>
+    /// <param name="inAf">Per beat, whether it lies in AF; empty when unknown.</param>
+    /// <param name="batch">The number of beats.</param>
+    /// <param name="labels">Receives each beat's label index.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
+    public void DecideAsNormal(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels) =>
+        Decide(probabilities, rr, inAf, batch, labels, ReadOnlySpan<FamilyVerdict>.Empty, asNormal: true);
 
     /// <summary>
     /// <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int})"/> for one stream's
@@ -367,7 +383,10 @@ public sealed class BeatClassifier : IDisposable
     /// <param name="verdicts">Per beat, its family's verdict (<see cref="VoteFamilies"/>); empty for none.</param>
     /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
     public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels,
-        ReadOnlySpan<FamilyVerdict> verdicts)
+        ReadOnlySpan<FamilyVerdict> verdicts) => Decide(probabilities, rr, inAf, batch, labels, verdicts, asNormal: false);
+
+    private void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels,
+        ReadOnlySpan<FamilyVerdict> verdicts, bool asNormal)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         if (probabilities.Length < (long)batch * ClassCount || rr.Length < (long)batch * RrFeatureCount || labels.Length < batch
@@ -382,7 +401,7 @@ public sealed class BeatClassifier : IDisposable
         for (int i = 0; i < batch; i++)
         {
             var p = probabilities.Slice(i * ClassCount, ClassCount);
-            int best = Call(p, !inAf.IsEmpty && inAf[i]);
+            int best = asNormal ? _nLabel : Call(p, !inAf.IsEmpty && inAf[i]);
             if (!verdicts.IsEmpty && verdicts[i] != FamilyVerdict.None)
             {
                 bool ventricular = MorphologyFamilies.Apply(best == _vLabel, verdicts[i]);

@@ -10,7 +10,9 @@ namespace HeartTwin.Inference;
 /// Answers <see cref="ClassifyBeatsRequest"/> on the bus: checks that the named feature specification is one the chosen
 /// model accepts, classifies the beats in batches of the model's <see cref="BeatClassifier.MaxBatch"/>, and returns the
 /// probabilities and each beat's class (after the card's decision rule, with the request's AF flags, and, when the decision depends
-/// on the rhythm, also the class each beat would have in AF) with the model's <c>name@version</c>.
+/// on the rhythm, also the class each beat would have in AF) with the model's <c>name@version</c>. For a model with morphology
+/// families (beat-cnn 2.4.0) it also answers each beat's class were its call N and the families' settings: the families are
+/// per-stream state that the caller keeps, so this handler stays stateless and any replica answers alike.
 /// </summary>
 /// <param name="registry">The loaded models.</param>
 public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>
@@ -24,15 +26,8 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
     /// <summary>The feature specification name of <see cref="BeatWindowSpec.Version3"/>.</summary>
     public const string BeatWindowV3 = "beat-window-v3";
 
-    /// <summary>Streams whose morphology families are kept; past it, the half least recently used are forgotten.</summary>
-    public const int MaxFamilyStreams = 20_000;
-
     // EnsureCompatible compares the card with the spec; the answer cannot change for a loaded model, so it is kept.
     private readonly ConcurrentDictionary<(string ModelId, string Spec), bool> _checked = new();
-
-    // Per model and stream, the morphology families of a card that has them (beat-cnn 2.4.0). They live in this process: a
-    // restart, or a stream whose batches reach several Inference replicas, learns its families again (8 beats each).
-    private readonly ConcurrentDictionary<(string ModelId, string Stream), StreamFamilies> _families = new();
 
     /// <summary>The input specification a feature-spec name stands for.</summary>
     /// <param name="featureSpec">A name such as <see cref="BeatWindowV1"/>.</param>
@@ -98,101 +93,39 @@ public sealed class ClassifyBeatsHandler(ModelRegistry registry) : IRequestHandl
                 probabilities.AsSpan(start * model.ClassCount, b * model.ClassCount));
         }
 
-        var verdicts = VoteFamilies(model, request, probabilities);
         var classes = new int[n];
         int[]? classesInAf = null;
+        bool[]? allInAf = null;
         if (model.DecisionUsesRhythm)
         {
-            model.Decide(probabilities, request.RrFeatures, request.InAf ?? new bool[n], n, classes, verdicts);
+            model.Decide(probabilities, request.RrFeatures, request.InAf ?? new bool[n], n, classes);
             classesInAf = new int[n];
-            var allInAf = new bool[n];
+            allInAf = new bool[n];
             Array.Fill(allInAf, true);
-            model.Decide(probabilities, request.RrFeatures, allInAf, n, classesInAf, verdicts);
+            model.Decide(probabilities, request.RrFeatures, allInAf, n, classesInAf);
         }
         else
         {
-            model.Decide(probabilities, request.RrFeatures, request.InAf, n, classes, verdicts);
+            model.Decide(probabilities, request.RrFeatures, request.InAf, n, classes);
+        }
+
+        // A model with morphology families: the families are state per stream, which the caller keeps (the Agent, partitioned
+        // by patient, votes each beat as it folds it, with the stream's AF state at that beat). This block stays stateless; it
+        // answers what the caller needs to finish the decision: each beat's class were its call N, outside AF and in AF.
+        int[]? ifNormal = null, ifNormalInAf = null;
+        BeatFamilySettings? families = null;
+        if (model.FamilyRule is { } rule)
+        {
+            ifNormal = new int[n];
+            model.DecideAsNormal(probabilities, request.RrFeatures, request.InAf ?? new bool[n], n, ifNormal);
+            ifNormalInAf = new int[n];
+            model.DecideAsNormal(probabilities, request.RrFeatures, allInAf ?? [.. Enumerable.Repeat(true, n)], n, ifNormalInAf);
+            families = new BeatFamilySettings(rule.Channel, model.WindowSamples, rule.MinCorrelation, rule.Templates, rule.MinBeats, rule.Majority);
         }
 
         var ectopy = new bool[n];
         model.FlagVentricularEctopy(probabilities, request.RrFeatures, n, ectopy);
-        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities, classes, classesInAf, ectopy));
-    }
-    /// <summary>
-    /// Each beat's family verdict, when the model keeps families and the request names each beat's stream: the beats of a
-    /// stream are voted in order, under a lock per stream, and a beat not later than its stream's last one is left out.
-    /// </summary>
-    private FamilyVerdict[] VoteFamilies(BeatClassifier model, ClassifyBeatsRequest request, float[] probabilities)
-    {
-        int n = request.BeatCount;
-        var verdicts = new FamilyVerdict[n];
-        if (model.FamilyRule is null || request.Streams is not { } streams)
-        {
-            return verdicts;
-        }
-
-        if (streams.Length != n || (request.BeatTimes is { } times && times.Length != n))
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"The request declares {n} beats but holds {streams.Length} stream keys and {request.BeatTimes?.Length ?? 0} beat times; send one per beat."), nameof(request));
-        }
-
-        if (_families.Count > MaxFamilyStreams)
-        {
-            foreach (var key in _families.OrderBy(kv => kv.Value.LastUsed).Take(_families.Count / 2).Select(kv => kv.Key).ToList())
-            {
-                _families.TryRemove(key, out _);
-            }
-        }
-
-        var states = new StreamFamilies?[n];
-        for (int i = 0; i < n; i++)
-        {
-            if (string.IsNullOrEmpty(streams[i]))
-            {
-                continue;
-            }
-
-            var state = _families.GetOrAdd((model.Id, streams[i]), _ => new StreamFamilies(model.NewFamilies()!));
-            states[i] = state;
-        }
-
-        // One stream's beats are voted under its lock, in request order; a concurrent request for the same stream waits.
-        foreach (var group in Enumerable.Range(0, n).Where(i => states[i] is not null).GroupBy(i => states[i]!))
-        {
-            var state = group.Key;
-            lock (state)
-            {
-                state.LastUsed = Environment.TickCount64;
-                foreach (var i in group)
-                {
-                    var time = request.BeatTimes?[i];
-                    if (time is { } t && state.LastBeat is { } last && t <= last)
-                    {
-                        continue; // sent again: already counted
-                    }
-
-                    model.VoteFamilies(
-                        probabilities.AsSpan(i * model.ClassCount, model.ClassCount),
-                        request.InAf is { } inAf ? inAf.AsSpan(i, 1) : [],
-                        request.Windows.AsSpan(i * model.BeatLength, model.BeatLength),
-                        1,
-                        _ => state.Families,
-                        verdicts.AsSpan(i, 1));
-                    state.LastBeat = time ?? state.LastBeat;
-                }
-            }
-        }
-
-        return verdicts;
-    }
-
-    private sealed class StreamFamilies(MorphologyFamilies families)
-    {
-        public MorphologyFamilies Families { get; } = families;
-
-        public DateTimeOffset? LastBeat { get; set; }
-
-        public long LastUsed { get; set; } = Environment.TickCount64;
+        return Task.FromResult(new ClassifyBeatsResult(model.Id, model.Labels, probabilities, classes, classesInAf, ectopy,
+            ifNormal, ifNormalInAf, families, model.Card.Decision?.VentricularInAf?.MinProbability));
     }
 }

@@ -41,14 +41,7 @@ public sealed record AnalysisRequested(string PatientId, string RequestedBy) : I
 /// <param name="Model">Model name or name@version; null for the registry's default.</param>
 /// <param name="InAf">Per beat, whether it lies in an atrial fibrillation episode, as the sender's AF detector judged; null when
 /// unknown. A model whose decision depends on the rhythm (AF beats are never premature supraventricular beats) needs it.</param>
-/// <param name="Streams">Per beat, the stream (patient or device) it belongs to, each stream's beats in order; null when
-/// unknown. A model whose decision keeps per-stream state (morphology families, beat-cnn 2.4.0) needs it, else that part is
-/// skipped.</param>
-/// <param name="BeatTimes">Per beat, its time; with <paramref name="Streams"/>, a beat not later than its stream's last one
-/// (a batch sent again after a failure) is not counted in the stream's state twice. Null when unknown.</param>
-public sealed record ClassifyBeatsRequest(
-    string FeatureSpec, int BeatCount, float[] Windows, float[] RrFeatures, string? Model = null, bool[]? InAf = null,
-    string[]? Streams = null, DateTimeOffset[]? BeatTimes = null);
+public sealed record ClassifyBeatsRequest(string FeatureSpec, int BeatCount, float[] Windows, float[] RrFeatures, string? Model = null, bool[]? InAf = null);
 
 /// <summary>Class probabilities for each beat of a <see cref="ClassifyBeatsRequest"/>.</summary>
 /// <param name="ModelId">The model that produced them, name@version.</param>
@@ -61,7 +54,25 @@ public sealed record ClassifyBeatsRequest(
 /// caller that learns the rhythm beat by beat, after classifying, picks between the two.</param>
 /// <param name="VentricularEctopy">Per beat, whether it is premature ventricular ectopy (the network's likeliest class is V and the
 /// beat is early), which an AF detector evens out so that ectopy does not read as AF; null from senders that predate it.</param>
-public sealed record ClassifyBeatsResult(string ModelId, IReadOnlyList<string> Labels, float[] Probabilities, int[]? Classes = null, int[]? ClassesInAf = null, bool[]? VentricularEctopy = null);
+/// <param name="ClassesIfNormal">Per beat, its class were the network's call N, outside AF, when the model's decision lets a
+/// patient's morphology families overrule a V call (beat-cnn 2.4.0); else null.</param>
+/// <param name="ClassesIfNormalInAf">The same, were the beat in AF.</param>
+/// <param name="Families">The model's morphology families, which the caller keeps per stream and votes each beat in, in
+/// order (<c>MorphologyFamilies</c> in HeartTwin.Signals); null for a model without them.</param>
+/// <param name="VentricularInAfMinProbability">A beat in AF called V below this V probability counts as an N call, for the
+/// families too; null for a model without that rule.</param>
+public sealed record ClassifyBeatsResult(
+    string ModelId, IReadOnlyList<string> Labels, float[] Probabilities, int[]? Classes = null, int[]? ClassesInAf = null, bool[]? VentricularEctopy = null,
+    int[]? ClassesIfNormal = null, int[]? ClassesIfNormalInAf = null, BeatFamilySettings? Families = null, double? VentricularInAfMinProbability = null);
+
+/// <summary>A beat model's morphology families (its card's <c>decision.families</c>), for the caller that keeps them per stream.</summary>
+/// <param name="Channel">The window channel compared.</param>
+/// <param name="WindowSamples">Samples per channel of a window.</param>
+/// <param name="MinCorrelation">A beat joins its best family at this correlation or more.</param>
+/// <param name="Templates">Families kept per stream.</param>
+/// <param name="MinBeats">Beats a family needs before it votes.</param>
+/// <param name="Majority">The share of a family's calls (more than this) that overrules a beat's own call.</param>
+public sealed record BeatFamilySettings(int Channel, int WindowSamples, double MinCorrelation, int Templates, int MinBeats, double Majority);
 
 /// <summary>A beat with the class the model gave it.</summary>
 /// <param name="Time">UTC time of the beat's R peak.</param>
