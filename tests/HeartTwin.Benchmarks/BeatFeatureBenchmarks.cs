@@ -20,7 +20,7 @@ public class BeatFeatureBenchmarks
     private BeatWindowSpec _spec = BeatWindowSpec.Version1;
 
     /// <summary>The spec version: 2 adds the previous-beat and long-template channels and the long RR baseline.</summary>
-    [Params(1, 2)]
+    [Params(1, 2, 3)]
     public int SpecVersion { get; set; } = 1;
 
     [GlobalSetup]
