@@ -176,9 +176,10 @@ public sealed class RecordTests(ITestOutputHelper output)
     [InlineData(false)]
     public async Task A_model_s_morphology_families_overrule_odd_calls_as_the_agent_folds_each_stream(bool families)
     {
-        // A classifier that calls every 10th beat of 119 V (its network's likeliest), the rest N, all on time. 119's beats are
-        // one shape, so with families the stream's family (nearly all N calls) overrules those V calls once it holds 8 beats;
-        // a beat overruled takes the class of an N call that Inference answered (ClassesIfNormal: N). Without, they stay V.
+        // A classifier that calls every 10th beat of 119 V (its network's likeliest), the rest N, all on time, whatever the
+        // beat's shape (119 has normal beats and PVCs in bigeminy): every family's calls are then mostly N, so with families
+        // they overrule those V calls once they hold 8 beats; a beat overruled takes the class Inference answered for an N
+        // call (ClassesIfNormal: N). Without, they stay V. FamilyDecisionParityTests checks every case against Decide.
         var classifier = new EveryTenthV(families);
         await using var agent = await AgentHarness.StartAsync(configure: s =>
             s.AddSingleton<IRequestHandler<ClassifyBeatsRequest, ClassifyBeatsResult>>(classifier));

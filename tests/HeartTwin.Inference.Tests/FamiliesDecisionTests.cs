@@ -72,8 +72,12 @@ public sealed class FamiliesDecisionTests
     {
         // Families are per-stream state, which the Agent keeps; Inference stays stateless and answers, per beat, the class
         // were its call N (outside AF and in AF), with the families' settings and the V-in-AF probability.
+        // The tiny network calls its second test vector label 0; the card names label 0 "V" (and label 2 "N"), so the call is
+        // V and what the decision makes of an N call differs from the class.
         using var dir = TestFiles.NewTempDir();
-        Write(dir, Card());
+        var card = Card();
+        card["labels"] = new JsonArray("V", "S", "N", "F", "Q");
+        Write(dir, card);
         using var host = await TestFiles.StartInferenceAsync(dir.Path);
         var bus = host.Services.GetRequiredService<IMessageBus>();
         var model = host.Services.GetRequiredService<ModelRegistry>().Default;
@@ -85,6 +89,7 @@ public sealed class FamiliesDecisionTests
 
         var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 2, windows, rr));
 
+        result.Classes.ShouldNotBeNull().Select(c => result.Labels[c]).ShouldBe(["V", "V"]);
         result.Families.ShouldBe(new BeatFamilySettings(0, 128, 0.9, 16, 8, 2.0 / 3));
         result.VentricularInAfMinProbability.ShouldBe(0.7);
         result.ClassesIfNormal.ShouldNotBeNull().Select(c => result.Labels[c]).ShouldBe(["S", "N"]);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using HeartTwin.Contracts;
 using HeartTwin.Messaging;
+using HeartTwin.Signals.Beats;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -220,6 +221,24 @@ internal sealed partial class AgentScheduler(
             throw new InvalidOperationException($"Inference answered {ectopy.Length} ectopy flags for {count} beats.");
         }
 
+        if (result.Families is { } settings)
+        {
+            // Checked here, where a bad answer fails only its chunk, not when the beats are folded.
+            try
+            {
+                new BeatFamilyRule(settings.Channel, settings.MinCorrelation, settings.Templates, settings.MinBeats, settings.Majority).Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidOperationException($"Inference answered unusable morphology families: {e.Message}", e);
+            }
+
+            if (settings.WindowSamples < 1 || result.ClassesIfNormal is null || result.ClassesIfNormalInAf is null)
+            {
+                throw new InvalidOperationException("Inference answered morphology families without a window length or without the classes of N calls.");
+            }
+        }
+
         foreach (var decided in new[] { result.Classes, result.ClassesInAf, result.ClassesIfNormal, result.ClassesIfNormalInAf })
         {
             if (decided is not null && (decided.Length != count || decided.Any(c => (uint)c >= (uint)classes)))
@@ -258,7 +277,7 @@ internal sealed partial class AgentScheduler(
                 // The model's morphology families are per-stream state: the beat is voted in its stream's families as it is
                 // folded, in order, with the stream's AF state at that beat (PendingBeat.SettleRhythm).
                 beats[start + i].Family = new FamilyInput(
-                    families, result.VentricularInAfMinProbability, result.Labels, p.ToArray(), likeliest,
+                    result.ModelId, families, result.VentricularInAfMinProbability, result.Labels, p.ToArray(), likeliest,
                     ifNormal[i], ifNormalInAf[i]);
             }
         }

@@ -25,8 +25,7 @@ internal sealed record Detection(
 /// </summary>
 internal sealed class DeviceStream(string deviceId)
 {
-    private MorphologyFamilies? _families;
-    private BeatFamilySettings? _familySettings;
+    private readonly Dictionary<string, (BeatFamilySettings Settings, MorphologyFamilies Families)> _families = new(StringComparer.Ordinal);
 
     private readonly List<AfBeat> _afBeats = [];
     private readonly List<AfEpisodeEvent> _afEvents = [];
@@ -82,20 +81,22 @@ internal sealed class DeviceStream(string deviceId)
         : _af is { BeatCount: >= 16 } ? RhythmLabels.Regular : RhythmLabels.Unknown;
 
     /// <summary>
-    /// This stream's morphology families under a model's settings (beat-cnn 2.4.0), made on first use and made afresh when
-    /// the settings change. They live in the Agent, which is partitioned by patient, so one place sees a stream's beats in
-    /// order; after a restart they are learnt again (a family votes from its 8th beat).
+    /// This stream's morphology families for the model that classified a beat (beat-cnn 2.4.0), one set per model, made on
+    /// first use and afresh when that model's settings change: two models never count each other's calls, and replicas of
+    /// different models during a rolling deploy do not reset each other's families. They live in the Agent, which is
+    /// partitioned by patient, so one place sees a stream's beats in order; after a restart they are learnt again (a family
+    /// votes from its 8th beat).
     /// </summary>
-    public MorphologyFamilies FamiliesFor(BeatFamilySettings settings)
+    public MorphologyFamilies FamiliesFor(FamilyInput beat)
     {
-        if (_families is null || _familySettings != settings)
+        if (!_families.TryGetValue(beat.ModelId, out var kept) || kept.Settings != beat.Settings)
         {
-            _families = new MorphologyFamilies(
-                new BeatFamilyRule(settings.Channel, settings.MinCorrelation, settings.Templates, settings.MinBeats, settings.Majority), settings.WindowSamples);
-            _familySettings = settings;
+            var s = beat.Settings;
+            kept = (s, new MorphologyFamilies(new BeatFamilyRule(s.Channel, s.MinCorrelation, s.Templates, s.MinBeats, s.Majority), s.WindowSamples));
+            _families[beat.ModelId] = kept;
         }
 
-        return _families;
+        return kept.Families;
     }
 
     /// <summary>Folds one beat, classified or not (class null), appending what it reveals.</summary>

@@ -35,7 +35,7 @@ internal sealed record PendingBeat(
     /// stream order and with that AF state, as <c>BeatClassifier.Decide</c> does for a stream: a call against its family's
     /// majority takes the family's (a V call overruled becomes what the decision makes of an N call).
     /// </summary>
-    public void SettleRhythm(bool inAf, Func<BeatFamilySettings, MorphologyFamilies>? familiesFor = null)
+    public void SettleRhythm(bool inAf, Func<FamilyInput, MorphologyFamilies>? familiesFor = null)
     {
         if (ClassInAf is { } c)
         {
@@ -56,14 +56,14 @@ internal sealed record PendingBeat(
         Family = null;
         var settings = f.Settings;
         int v = IndexOf(f.Labels, "V");
-        if (v < 0 || WindowOffset + ((settings.Channel + 1) * settings.WindowSamples) > Windows.Length)
+        if (v < 0 || (settings.Channel + 1) * settings.WindowSamples > WindowLength)
         {
             return;
         }
 
         // The call the families count: the network's, made N in AF below the model's V-in-AF probability.
         bool calledV = f.Likeliest == v && !(inAf && f.VentricularInAfMinProbability is { } min && f.Probabilities[v] < min);
-        var verdict = familiesFor(settings).Vote(Windows.AsSpan(WindowOffset + (settings.Channel * settings.WindowSamples), settings.WindowSamples), calledV);
+        var verdict = familiesFor(f).Vote(Windows.AsSpan(WindowOffset + (settings.Channel * settings.WindowSamples), settings.WindowSamples), calledV);
         int decided = verdict == FamilyVerdict.Ventricular && Class != "V" ? v
             : verdict == FamilyVerdict.NotVentricular && calledV ? (inAf ? f.IfNormalInAf : f.IfNormal)
             : -1;
@@ -96,6 +96,7 @@ internal sealed record PendingBeat(
 }
 
 /// <summary>A beat's share of a <see cref="ClassifyBeatsResult"/> for its stream's morphology families.</summary>
+/// <param name="ModelId">The model that answered, name@version: each model's calls go to its own families.</param>
 /// <param name="Settings">The model's families.</param>
 /// <param name="VentricularInAfMinProbability">Below it, a V call in AF counts as N; null for no such rule.</param>
 /// <param name="Labels">The model's labels.</param>
@@ -104,7 +105,7 @@ internal sealed record PendingBeat(
 /// <param name="IfNormal">The beat's class were its call N, outside AF.</param>
 /// <param name="IfNormalInAf">The same in AF.</param>
 internal sealed record FamilyInput(
-    BeatFamilySettings Settings, double? VentricularInAfMinProbability, IReadOnlyList<string> Labels, float[] Probabilities, int Likeliest,
+    string ModelId, BeatFamilySettings Settings, double? VentricularInAfMinProbability, IReadOnlyList<string> Labels, float[] Probabilities, int Likeliest,
     int IfNormal, int IfNormalInAf);
 
 /// <summary>

@@ -54,8 +54,9 @@ public sealed record ClassifyBeatsRequest(string FeatureSpec, int BeatCount, flo
 /// caller that learns the rhythm beat by beat, after classifying, picks between the two.</param>
 /// <param name="VentricularEctopy">Per beat, whether it is premature ventricular ectopy (the network's likeliest class is V and the
 /// beat is early), which an AF detector evens out so that ectopy does not read as AF; null from senders that predate it.</param>
-/// <param name="ClassesIfNormal">Per beat, its class were the network's call N, outside AF, when the model's decision lets a
-/// patient's morphology families overrule a V call (beat-cnn 2.4.0); else null.</param>
+/// <param name="ClassesIfNormal">Per beat, its class were the network's call N (with the request's AF flags or, without them,
+/// as if outside AF), when the model's decision lets a patient's morphology families overrule a V call (beat-cnn 2.4.0);
+/// else null.</param>
 /// <param name="ClassesIfNormalInAf">The same, were the beat in AF.</param>
 /// <param name="Families">The model's morphology families, which the caller keeps per stream and votes each beat in, in
 /// order (<c>MorphologyFamilies</c> in HeartTwin.Signals); null for a model without them.</param>
