@@ -197,6 +197,30 @@ public class BeatCommandsTests
     private static string ShippedModelPath => Path.Combine(TestData.RepoRoot, "models", "beat-cnn.onnx");
 
     // `eval beats --format json` with the shipped model on some shared records.
+    [Fact]
+    [Trait("Regression", "issue-3")]
+    public void Eval_beats_votes_each_record_in_its_morphology_families()
+    {
+        // The shipped card with and without decision.families (same network): on 203 and 208, records with many PVCs and
+        // AF with aberrant conduction, the families overrule isolated V calls, so fewer beats are called V.
+        using var dir = TestData.NewTempDir();
+        var card = JsonNode.Parse(File.ReadAllText(Path.ChangeExtension(ShippedModelPath, ".json")))!;
+        card["decision"]!.AsObject().Remove("families");
+        card["version"] = "0.0.1";
+        File.WriteAllText(Path.Combine(dir.Path, "beat-cnn.json"), card.ToJsonString());
+        File.Copy(ShippedModelPath, Path.Combine(dir.Path, "beat-cnn.onnx"));
+
+        using var with = ShippedModel("203,208");
+        var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "203,208", "--model", Path.Combine(dir.Path, "beat-cnn.onnx"), "--format", "json");
+        code.ShouldBe(0, stderr);
+        using var without = JsonDocument.Parse(stdout);
+
+        long CalledV(JsonDocument doc) => doc.RootElement.GetProperty("confusion").GetProperty("matrix").EnumerateArray().Sum(row => row[2].GetInt64());
+        CalledV(with).ShouldBeLessThan(CalledV(without));
+        with.RootElement.GetProperty("classes").GetProperty("V").GetProperty("ppv").GetDouble()
+            .ShouldBeGreaterThan(without.RootElement.GetProperty("classes").GetProperty("V").GetProperty("ppv").GetDouble());
+    }
+
     private static JsonDocument ShippedModel(string records)
     {
         var (code, stdout, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", records, "--model", ShippedModelPath, "--format", "json");
