@@ -226,7 +226,7 @@ internal sealed partial class AgentScheduler(
             // Checked here, where a bad answer fails only its chunk, not when the beats are folded.
             try
             {
-                new BeatFamilyRule(settings.Channel, settings.MinCorrelation, settings.Templates, settings.MinBeats, settings.Majority).Validate();
+                FamilyInput.RuleOf(settings).Validate();
             }
             catch (ArgumentException e)
             {

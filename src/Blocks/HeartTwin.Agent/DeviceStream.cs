@@ -91,8 +91,7 @@ internal sealed class DeviceStream(string deviceId)
     {
         if (!_families.TryGetValue(beat.ModelId, out var kept) || kept.Settings != beat.Settings)
         {
-            var s = beat.Settings;
-            kept = (s, new MorphologyFamilies(new BeatFamilyRule(s.Channel, s.MinCorrelation, s.Templates, s.MinBeats, s.Majority), s.WindowSamples));
+            kept = (beat.Settings, new MorphologyFamilies(FamilyInput.RuleOf(beat.Settings), beat.Settings.WindowSamples));
             _families[beat.ModelId] = kept;
         }
 

@@ -106,7 +106,11 @@ internal sealed record PendingBeat(
 /// <param name="IfNormalInAf">The same in AF.</param>
 internal sealed record FamilyInput(
     string ModelId, BeatFamilySettings Settings, double? VentricularInAfMinProbability, IReadOnlyList<string> Labels, float[] Probabilities, int Likeliest,
-    int IfNormal, int IfNormalInAf);
+    int IfNormal, int IfNormalInAf)
+{
+    /// <summary>The signal code's rule for the settings Inference answered.</summary>
+    public static BeatFamilyRule RuleOf(BeatFamilySettings s) => new(s.Channel, s.MinCorrelation, s.Templates, s.MinBeats, s.Majority);
+}
 
 /// <summary>
 /// One patient's twin in memory. The bus handlers add to it under <see cref="Gate"/> (pending beats, device status, the

@@ -294,7 +294,7 @@ public sealed class BeatClassifier : IDisposable
     /// <param name="labels">Receives each beat's label index into <see cref="Labels"/>.</param>
     /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
     public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels) =>
-        Decide(probabilities, rr, inAf, batch, labels, ReadOnlySpan<FamilyVerdict>.Empty);
+        Decide(probabilities, rr, inAf, batch, labels, [], null, asNormal: false);
 
     /// <summary>
     /// Each beat's class were the network's call N (and the V-in-AF rule and families left aside): what the premature rule
@@ -307,12 +307,13 @@ public sealed class BeatClassifier : IDisposable
     /// <param name="labels">Receives each beat's label index.</param>
     /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
     public void DecideAsNormal(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels) =>
-        Decide(probabilities, rr, inAf, batch, labels, ReadOnlySpan<FamilyVerdict>.Empty, asNormal: true);
+        Decide(probabilities, rr, inAf, batch, labels, [], null, asNormal: true);
 
     /// <summary>
     /// <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int})"/> for one stream's
-    /// beats in order, with the card's per-stream families: <see cref="VoteFamilies"/> then
-    /// <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int}, ReadOnlySpan{FamilyVerdict})"/>.
+    /// beats in order, with the card's per-stream families: after the V-in-AF rule, each beat's call is voted in
+    /// <paramref name="families"/> (<see cref="MorphologyFamilies.Vote"/>, fed the beat's <see cref="BeatFamilyRule.Channel"/>)
+    /// and takes the family's verdict, then the premature rule runs.
     /// </summary>
     /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities.</param>
     /// <param name="rr">batch × <see cref="RrFeatureCount"/> RR features.</param>
@@ -323,77 +324,18 @@ public sealed class BeatClassifier : IDisposable
     /// <param name="families">The stream's families (see <see cref="NewFamilies"/>), updated beat by beat; null to skip the vote.</param>
     /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
     public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels,
-        ReadOnlySpan<float> windows, MorphologyFamilies? families)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        var verdicts = new FamilyVerdict[batch];
-        if (families is not null)
-        {
-            VoteFamilies(probabilities, inAf, windows, batch, _ => families, verdicts);
-        }
-
-        Decide(probabilities, rr, inAf, batch, labels, verdicts);
-    }
-
-    /// <summary>
-    /// Votes each beat in its stream's families (each stream's beats in order): its call is the most probable label, made N
-    /// first when the beat is in AF, called V and below the card's <see cref="VentricularInAfRule.MinProbability"/>.
-    /// </summary>
-    /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities.</param>
-    /// <param name="inAf">Per beat, whether it lies in AF; empty when unknown.</param>
-    /// <param name="windows">The beats' windows (batch × <see cref="BeatLength"/>).</param>
-    /// <param name="batch">The number of beats.</param>
-    /// <param name="familiesOf">A beat's stream's families, or null to leave the beat out of any family.</param>
-    /// <param name="verdicts">Receives each beat's <see cref="FamilyVerdict"/> (None for a beat left out).</param>
-    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
-    public void VoteFamilies(ReadOnlySpan<float> probabilities, ReadOnlySpan<bool> inAf, ReadOnlySpan<float> windows, int batch,
-        Func<int, MorphologyFamilies?> familiesOf, Span<FamilyVerdict> verdicts)
-    {
-        ArgumentNullException.ThrowIfNull(familiesOf);
-        ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        if (probabilities.Length < (long)batch * ClassCount || windows.Length < (long)batch * BeatLength || verdicts.Length < batch
-            || (!inAf.IsEmpty && inAf.Length < batch))
-        {
-            throw new ArgumentException(Invariant(
-                $"Voting {batch} beats needs {batch * ClassCount} probabilities, {batch * BeatLength} window floats, {batch} verdicts and no or {batch} AF flags; got {probabilities.Length}, {windows.Length}, {verdicts.Length} and {inAf.Length}."));
-        }
-
-        for (int i = 0; i < batch; i++)
-        {
-            verdicts[i] = FamilyVerdict.None;
-            if (familiesOf(i) is not { } families)
-            {
-                continue;
-            }
-
-            var window = windows.Slice((i * BeatLength) + (families.Rule.Channel * WindowSamples), WindowSamples);
-            verdicts[i] = families.Vote(window, Call(probabilities.Slice(i * ClassCount, ClassCount), !inAf.IsEmpty && inAf[i]) == _vLabel);
-        }
-    }
-
-    /// <summary>
-    /// <see cref="Decide(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{bool}, int, Span{int})"/> with each beat's
-    /// family verdict applied between the V-in-AF rule and the premature rule.
-    /// </summary>
-    /// <param name="probabilities">batch × <see cref="ClassCount"/> probabilities.</param>
-    /// <param name="rr">batch × <see cref="RrFeatureCount"/> RR features.</param>
-    /// <param name="inAf">Per beat, whether it lies in AF; empty when unknown.</param>
-    /// <param name="batch">The number of beats.</param>
-    /// <param name="labels">Receives each beat's label index.</param>
-    /// <param name="verdicts">Per beat, its family's verdict (<see cref="VoteFamilies"/>); empty for none.</param>
-    /// <exception cref="ArgumentException">A span's length does not match <paramref name="batch"/>.</exception>
-    public void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels,
-        ReadOnlySpan<FamilyVerdict> verdicts) => Decide(probabilities, rr, inAf, batch, labels, verdicts, asNormal: false);
+        ReadOnlySpan<float> windows, MorphologyFamilies? families) =>
+        Decide(probabilities, rr, inAf, batch, labels, windows, families, asNormal: false);
 
     private void Decide(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> rr, ReadOnlySpan<bool> inAf, int batch, Span<int> labels,
-        ReadOnlySpan<FamilyVerdict> verdicts, bool asNormal)
+        ReadOnlySpan<float> windows, MorphologyFamilies? families, bool asNormal)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         if (probabilities.Length < (long)batch * ClassCount || rr.Length < (long)batch * RrFeatureCount || labels.Length < batch
-            || (!inAf.IsEmpty && inAf.Length < batch) || (!verdicts.IsEmpty && verdicts.Length < batch))
+            || (!inAf.IsEmpty && inAf.Length < batch) || (families is not null && windows.Length < (long)batch * BeatLength))
         {
             throw new ArgumentException(Invariant(
-                $"Deciding {batch} beats needs {batch * ClassCount} probabilities, {batch * RrFeatureCount} RR features, {batch} labels, no or {batch} AF flags and no or {batch} verdicts; got {probabilities.Length}, {rr.Length}, {labels.Length}, {inAf.Length} and {verdicts.Length}."));
+                $"Deciding {batch} beats needs {batch * ClassCount} probabilities, {batch * RrFeatureCount} RR features, {batch} labels, no or {batch} AF flags and, with families, {batch * BeatLength} window floats; got {probabilities.Length}, {rr.Length}, {labels.Length}, {inAf.Length} and {windows.Length}."));
         }
 
         var rule = _prematureRule;
@@ -402,9 +344,10 @@ public sealed class BeatClassifier : IDisposable
         {
             var p = probabilities.Slice(i * ClassCount, ClassCount);
             int best = asNormal ? _nLabel : Call(p, !inAf.IsEmpty && inAf[i]);
-            if (!verdicts.IsEmpty && verdicts[i] != FamilyVerdict.None)
+            if (families is not null)
             {
-                bool ventricular = MorphologyFamilies.Apply(best == _vLabel, verdicts[i]);
+                var window = windows.Slice((i * BeatLength) + (families.Rule.Channel * WindowSamples), WindowSamples);
+                bool ventricular = MorphologyFamilies.Apply(best == _vLabel, families.Vote(window, best == _vLabel));
                 best = ventricular ? _vLabel : best == _vLabel ? _nLabel : best;
             }
 

@@ -149,22 +149,8 @@ public class BeatFeatureExtractorV3Tests
     {
         var (lead, beats) = BeatRecords.Read("207", minutes: 3);
         var offline = BeatFeatureExtractor.ExtractAll(lead, 360, beats, V3);
-        var rng = new Random(7);
-        var extractor = new BeatFeatureExtractor(V3, 360);
-        var streamed = new List<BeatFeatures>();
-        int fed = 0, next = 0;
-        while (fed < lead.Length)
-        {
-            int n = Math.Min(lead.Length - fed, rng.Next(1, 2000));
-            extractor.Process(lead.AsSpan(fed, n), streamed);
-            fed += n;
-            while (next < beats.Length && beats[next] < fed)
-            {
-                extractor.AddBeat(beats[next++], streamed);
-            }
-        }
+        var streamed = BeatFeatureExtractorTests.StreamInRandomChunks(V3, lead, beats, seed: 7);
 
-        extractor.Flush(streamed);
         streamed.Select(f => f.Window).ShouldBe(offline.Select(f => f.Window));
     }
 

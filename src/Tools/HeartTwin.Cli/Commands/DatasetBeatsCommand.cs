@@ -46,12 +46,15 @@ internal static class DatasetBeatsCommand
     /// <summary>Builds the dataset and writes FILE.npz and FILE.json; returns the sidecar's content.</summary>
     public static BeatDatasetManifest Export(string dbDir, string? recordList, string outPath, int specVersion = 1)
     {
-        if (specVersion is not (1 or 2 or 3))
+        BeatWindowSpec spec;
+        try
         {
-            throw new UsageException($"--spec {specVersion} is not a beat window spec version; use 1, 2 or 3.");
+            spec = BeatWindowSpec.FromVersion(specVersion);
         }
-
-        var spec = BeatWindowSpec.FromVersion(specVersion);
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new UsageException($"--spec {specVersion} is not a beat window spec version; use 1, 2 or 3.", e);
+        }
         var fullOut = Path.GetFullPath(outPath);
         var outDir = Path.GetDirectoryName(fullOut)!;
         if (!Directory.Exists(outDir))
