@@ -33,7 +33,7 @@ public class QrsDetectorTests
         });
 
         gross.SensitivityPercent.ShouldBeGreaterThanOrEqualTo(99.8);
-        gross.PositivePredictivityPercent.ShouldBeGreaterThanOrEqualTo(99.75);
+        gross.PositivePredictivityPercent.ShouldBeGreaterThanOrEqualTo(99.77);
     }
 
     [Fact]
@@ -55,9 +55,10 @@ public class QrsDetectorTests
             missedStarts += c.FalseNegatives;
         }
 
-        // Before the fix: 28 false and 10 missed beats in the first seconds of the 26 records.
-        falseStarts.ShouldBeLessThanOrEqualTo(20);
-        missedStarts.ShouldBeLessThanOrEqualTo(12);
+        // Before the background fix: 28 false and 10 missed beats in the first seconds of the 26 records; before
+        // candidates were ranked on the scale from before them (see the P-wave test below): 11 and 11; now 7 and 3.
+        falseStarts.ShouldBeLessThanOrEqualTo(8);
+        missedStarts.ShouldBeLessThanOrEqualTo(4);
     }
 
     [Theory]
@@ -208,6 +209,62 @@ public class QrsDetectorTests
         var c = QrsEvaluation.Score("112", reference, QrsDetector.Detect(noisy, 360), 360, leads[0].Length).Counts;
         c.FalsePositives.ShouldBeLessThanOrEqualTo(maxFalse);
         c.FalseNegatives.ShouldBeLessThanOrEqualTo(2);
+    }
+
+    [Fact]
+    [Trait("Regression", "issue-2")]
+    public void One_false_beat_does_not_switch_off_the_lead_that_saw_every_other_beat()
+    {
+        // Record 112 is clean. A QRS-like hump is added to lead 1 halfway between every second pair of beats; every
+        // fifth of them also shows in lead 0, at half the height of its R waves, so that it passes as a beat (a false
+        // beat the detector cannot tell from a QRS). The humps that follow it within 8 beats show in lead 1 only. Were
+        // the false beat counted as a beat that lead 0 missed, lead 0 would lose its vote for 8 beats and let them through.
+        var (leads, reference) = Load("112");
+        var noisy = leads.Select(l => (float[])l.Clone()).ToList();
+        var beats = reference.Where(a => a.IsBeat).Select(a => a.Sample).ToArray();
+        var heights = leads.Select(l => Percentile(l, 0.999) - Percentile(l, 0.5)).ToArray();
+        const double sigma = 0.012 * 360;
+        var both = 0;
+        for (var i = 0; i + 1 < beats.Length; i += 2)
+        {
+            var mid = (beats[i] + beats[i + 1]) / 2;
+            var inBoth = i % 10 == 0;
+            both += inBoth ? 1 : 0;
+            for (var k = -36; k <= 36; k++)
+            {
+                var t = k / sigma;
+                var pulse = -0.82 * t * Math.Exp(-0.5 * t * t);
+                noisy[1][mid + k] += (float)(heights[1] * pulse);
+                if (inBoth)
+                {
+                    noisy[0][mid + k] += (float)(0.5 * heights[0] * pulse);
+                }
+            }
+        }
+
+        var c = QrsEvaluation.Score("112", reference, QrsDetector.Detect(noisy, 360), 360, leads[0].Length).Counts;
+        // Only the humps in both leads may pass (254 of them; 178 do). When all 8 beats had to be seen: 786 false beats.
+        c.FalsePositives.ShouldBeLessThanOrEqualTo(both);
+        c.FalseNegatives.ShouldBeLessThanOrEqualTo(2);
+    }
+
+    [Theory]
+    [Trait("Regression", "issue-2")]
+    [InlineData("102")]
+    [InlineData("115")]
+    [InlineData("223")]
+    public void A_stream_that_starts_with_a_P_wave_reports_the_QRS_after_it(string record)
+    {
+        // These records begin just before a P wave. While the detector learns the scale, every hump that sets a new
+        // maximum reads 1 per lead, so the QRS that follows read no higher than the P wave: the P wave was reported
+        // and the QRS lost. Ranking candidates on the scale from before them reports the QRS.
+        var (leads, reference) = Load(record);
+        const int span = 5 * 360;
+        var detections = QrsDetector.Detect(leads.Select(l => l[..span]).ToList(), 360);
+        var start = reference.Where(a => a.Sample < span - 100).ToList();
+        var c = QrsEvaluation.Score(record, start, detections.Where(d => d < span - 100).ToArray(), 360, span).Counts;
+        c.FalsePositives.ShouldBe(0);
+        c.FalseNegatives.ShouldBe(0);
     }
 
     private static float Percentile(float[] values, double p)
