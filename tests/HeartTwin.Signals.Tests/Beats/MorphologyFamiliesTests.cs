@@ -120,7 +120,7 @@ public class MorphologyFamiliesTests
             changed += ventricular != calledV ? 1 : 0;
         }
 
-        changed.ShouldBe(119);
+        changed.ShouldBe(136);
     }
 
     /// <summary>A narrow upright beat or a wide inverted one, with a little noise.</summary>

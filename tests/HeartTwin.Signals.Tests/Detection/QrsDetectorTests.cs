@@ -18,7 +18,7 @@ public class QrsDetectorTests
     public void Reaches_the_accuracy_floor_on_every_shared_record()
     {
         // Gross Se and +P over the 26 shared records, whole records, ±150 ms (bxb's rules).
-        // The issue's target is 99.8 / 99.8; this test guards what the detector achieves today (see docs/benchmarks.md).
+        // The issue's target, 99.8 / 99.8 (today 99.871 / 99.813; see docs/qrs-detector.md).
         var gross = default(DetectionCounts);
         var lock_ = new object();
         Parallel.ForEach(TestData.MitDbRecords, record =>
@@ -33,7 +33,7 @@ public class QrsDetectorTests
         });
 
         gross.SensitivityPercent.ShouldBeGreaterThanOrEqualTo(99.8);
-        gross.PositivePredictivityPercent.ShouldBeGreaterThanOrEqualTo(99.77);
+        gross.PositivePredictivityPercent.ShouldBeGreaterThanOrEqualTo(99.8);
     }
 
     [Fact]
@@ -246,6 +246,37 @@ public class QrsDetectorTests
         // Only the humps in both leads may pass (254 of them; 178 do). When all 8 beats had to be seen: 786 false beats.
         c.FalsePositives.ShouldBeLessThanOrEqualTo(both);
         c.FalseNegatives.ShouldBeLessThanOrEqualTo(2);
+    }
+
+    [Theory]
+    [Trait("Regression", "issue-2")]
+    [InlineData(0, 30)] // 21 missed of 423; 54 before the reliable lead could accept a beat on time
+    [InlineData(1, 8)] // 6 missed; 11 before
+    public void A_beat_on_time_that_one_lead_shows_plainly_is_kept_while_the_other_lead_drifts_without_its_QRS(int lostLead, int maxMissed)
+    {
+        // Record 112 is clean. For 20 s in every 120 s, one lead loses its ECG: it recovers from a 2 mV step along a
+        // slow exponential (as an electrode does after motion, or an amplifier after saturation), with no QRS in it and
+        // never flat, so the detector cannot tell it is off. The other lead still shows every beat.
+        var (leads, reference) = Load("112");
+        var drifting = leads.Select(l => (float[])l.Clone()).ToList();
+        var lost = drifting[lostLead];
+        var random = new Random(5);
+        var lostBeats = 0;
+        for (var start = 60 * 360; start + (20 * 360) < lost.Length; start += 120 * 360)
+        {
+            var from = lost[start];
+            for (var k = 0; k < 20 * 360; k++)
+            {
+                lost[start + k] = from + (float)((2.0 * Math.Exp(-k / (6.0 * 360))) + (0.01 * Gaussian(random)));
+            }
+
+            lostBeats += reference.Count(a => a.IsBeat && a.Sample >= start && a.Sample < start + (20 * 360));
+        }
+
+        var c = QrsEvaluation.Score("112", reference, QrsDetector.Detect(drifting, 360), 360, lost.Length).Counts;
+        lostBeats.ShouldBe(423);
+        c.FalseNegatives.ShouldBeLessThanOrEqualTo(maxMissed);
+        c.FalsePositives.ShouldBeLessThanOrEqualTo(2);
     }
 
     [Theory]

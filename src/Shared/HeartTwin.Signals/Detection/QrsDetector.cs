@@ -48,6 +48,10 @@ public sealed class QrsDetector
     // noise in the other leads went on passing (108's electrode-motion stretches: 145 → 136 FP, no beat lost).
     private const int SeenBeats = History - 1;
 
+    // A candidate on time that a lead which saw each of its last 8 beats shows at least at this fraction of its QRS
+    // level (its median beat) is a beat, whatever the other leads say. 0.9 and 1.2 were also tried (see docs).
+    private const double ExpectedBeatFraction = 1.0;
+
     // A candidate earlier than this fraction of the median RR interval is premature. On the gross figures, 0.75–1.0
     // trade a few false beats for a few missed ones; a beat on time is expected and is not vetoed.
     private const double PrematureFraction = 0.85;
@@ -596,6 +600,12 @@ public sealed class QrsDetector
         }
 
         var isBeat = value > threshold && value > _options.BackgroundFactor * background;
+        if (!isBeat && !overdue && sinceLast >= PrematureFraction * rr && IsSeenByReliableLead(slot0))
+        {
+            // A beat is due, and a lead that has seen every recent beat shows this one as a QRS: the combined feature
+            // falls short because the other leads lost it (saturated, drifting, or off), not because it is not there.
+            isBeat = true;
+        }
         if (isBeat && sinceLast < _tWaveWindow && _lastBeatSlope > 0 && maxEnergy < 0.5 * _lastBeatSlope)
         {
             // Slope less than half of the previous QRS's, so soon after it: a T wave.
@@ -735,6 +745,47 @@ public sealed class QrsDetector
             }
 
             if (seen >= SeenBeats)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// True when a lead that has clearly seen each of its last 8 beats shows this candidate at least at its usual QRS
+    /// level (<see cref="ExpectedBeatFraction"/> of the median of its recent beats).
+    /// </summary>
+    /// <remarks>
+    /// The mirror of <see cref="IsMissedByReliableLead"/>, and the caller's counterpart for beats on time (at or after
+    /// <see cref="PrematureFraction"/> of the median RR) rather than early. When one lead saturates or drifts without
+    /// its QRS, the combined feature loses that lead's share and an on-time beat can fall under the threshold, while
+    /// the other lead shows it plainly; beats then went missing in runs (116, one in two while its first lead drifted).
+    /// To overrule the threshold the lead must have seen all 8 of its last beats, not 7.
+    /// </remarks>
+    private bool IsSeenByReliableLead(int slot)
+    {
+        if (_signalCount < History + 1 || !_burstTest)
+        {
+            return false;
+        }
+
+        for (var l = 0; l < _leads; l++)
+        {
+            var level = Median(_leadSignalPeaks[l], History);
+            if (_flatRun[l] >= _flatLimit || level <= LearningFloor || _leadMwiRing[l][slot] < ExpectedBeatFraction * level)
+            {
+                continue;
+            }
+
+            var seenAll = true;
+            for (var i = 0; i < History; i++)
+            {
+                seenAll &= _leadBeatHump[l][i] >= SeenFraction;
+            }
+
+            if (seenAll)
             {
                 return true;
             }
