@@ -34,7 +34,7 @@ public sealed class ClassifyBeatsHandlerTests
 
         var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", n, windows, rr));
 
-        result.ModelId.ShouldBe("beat-cnn@2.4.0");
+        result.ModelId.ShouldBe("beat-cnn@2.4.1");
         result.Labels.ShouldBe(["N", "S", "V", "F", "Q"]);
         result.Probabilities.Length.ShouldBe(n * 5);
         for (int i = 0; i < n; i++)
@@ -53,9 +53,9 @@ public sealed class ClassifyBeatsHandlerTests
         using var host = await StartAsync([]);
         var bus = host.Services.GetRequiredService<IMessageBus>();
 
-        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 0, [], [], "beat-cnn@2.4.0"));
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 0, [], [], "beat-cnn@2.4.1"));
 
-        result.ModelId.ShouldBe("beat-cnn@2.4.0");
+        result.ModelId.ShouldBe("beat-cnn@2.4.1");
         result.Probabilities.ShouldBeEmpty();
     }
 
@@ -161,7 +161,7 @@ public sealed class ClassifyBeatsHandlerTests
         var e = await Should.ThrowAsync<ModelNotFoundException>(() =>
             bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v1", 1, new float[256], new float[6], "other-model")));
 
-        e.Available.ShouldContain("beat-cnn@2.4.0");
+        e.Available.ShouldContain("beat-cnn@2.4.1");
     }
 
     private static async Task<BusHost> StartAsync(Dictionary<string, string?> settings)

@@ -20,6 +20,7 @@ internal sealed class HttpDeviceTransport : IDeviceTransport
     private readonly HttpClient _http;
     private readonly string _deviceId;
     private readonly bool _binary;
+    private static readonly TimeSpan AckGrace = TimeSpan.FromSeconds(10);
     private readonly TimeSpan _pollInterval;
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _stop = new();
@@ -163,7 +164,11 @@ internal sealed class HttpDeviceTransport : IDeviceTransport
                     foreach (var command in await ReadCommandsAsync(response, cancellationToken).ConfigureAwait(false))
                     {
                         var ack = onCommand(command);
-                        using var ackResponse = await _http.PostAsJsonAsync($"{DevicePath}/acks", ack, SimulatedBatch.Json, cancellationToken).ConfigureAwait(false);
+
+                        // A command once taken is acknowledged even while the device stops: the twin would otherwise
+                        // wait for an ack that never comes. Stopping only ends the polling, not an ack under way.
+                        using var ackTimeout = new CancellationTokenSource(AckGrace);
+                        using var ackResponse = await _http.PostAsJsonAsync($"{DevicePath}/acks", ack, SimulatedBatch.Json, ackTimeout.Token).ConfigureAwait(false);
                         if (!ackResponse.IsSuccessStatusCode)
                         {
                             _log($"{_deviceId}: acknowledging command {command.CommandId} failed: {(int)ackResponse.StatusCode} {await ProblemDetailAsync(ackResponse, cancellationToken).ConfigureAwait(false)}");

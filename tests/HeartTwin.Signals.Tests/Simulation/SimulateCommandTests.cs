@@ -134,7 +134,8 @@ public class SimulateCommandTests
     {
         await using var twin = await HttpTwinDouble.StartAsync();
         twin.PendingCommands.Enqueue(new CommandDto("h-1", DeviceCommands.Capture12Lead, new Dictionary<string, string> { ["durationSeconds"] = "10" }, DateTimeOffset.UtcNow));
-        var (code, stdout, stderr) = CliRunner.Run(Args("--http", twin.Url, "--speed", "2", "--duration", "4"));
+        // 4 s of streaming: the first poll comes at once, but a loaded CI machine has been seen to need seconds for it.
+        var (code, stdout, stderr) = CliRunner.Run(Args("--http", twin.Url, "--speed", "2", "--duration", "8"));
         code.ShouldBe(0, stderr);
         await WaitUntil(() => !twin.Acks.IsEmpty);
         twin.Acks.Single().ShouldSatisfyAllConditions(a => a.CommandId.ShouldBe("h-1"), a => a.Status.ShouldBe("accepted"));
