@@ -19,10 +19,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# The patch counts re-runs of the same configuration on a changed export of main: 1 since the QRS detector changed on
-# 2026-11-25 (README, "The detector changed under the model").
-PATCH = 1
-
 LABELS = ["N", "S", "V", "F", "Q"]
 DS1 = ["101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122",
        "124", "201", "203", "205", "207", "208", "209", "215", "220", "223", "230"]
@@ -480,7 +476,7 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
         minor = 1 + ("F" in r["from_labels"]) + ("early_with_pause" in r) + ("families" in rule)
     minor += cfg.polarity_flip > 0
     card = {
-        "name": "beat-cnn", "version": f"{version}.{minor}.{PATCH}", "task": "beat-classification",
+        "name": "beat-cnn", "version": f"{version}.{minor}.{getattr(args, 'patch', 0)}", "task": "beat-classification",
         "onnx": "beat-cnn.onnx", "onnx_sha256": onnx_sha, "opset": 17,
         "input": input_spec,
         "labels": LABELS,
@@ -529,6 +525,8 @@ def architecture(cfg, channels, n_rr):
 def recipe_command(args):
     parts = ["/usr/bin/python3", "training/beats/recipe.py", "--data", args.data, "--out", args.out, "--seed", str(args.seed),
              "--threads", str(args.threads)]
+    if getattr(args, "patch", 0):
+        parts += ["--patch", str(args.patch)]
     if args.quick:
         parts.append("--quick")
     for k, v in args.set or []:
@@ -674,6 +672,9 @@ def main_args(argv=None):
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--threads", type=int, default=2,
                     help="torch threads; 1 on a machine whose other core is busy (two threads then wait on each other)")
+    ap.add_argument("--patch", type=int, default=0,
+                    help="the version's patch: re-runs of one configuration on a changed export of main (1 for beat-cnn 2.4.1, "
+                         "after the QRS detector changed on 2026-11-25)")
     ap.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
     ap.add_argument("--tolerance", type=float, default=0.0,
                     help="reproducibility tolerance (percentage points) observed between re-runs, recorded in the card")

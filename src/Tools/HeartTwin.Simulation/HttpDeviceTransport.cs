@@ -16,11 +16,11 @@ internal sealed class HttpDeviceTransport : IDeviceTransport
     private static readonly TimeSpan InitialBackoff = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan AckGrace = TimeSpan.FromSeconds(10);
 
     private readonly HttpClient _http;
     private readonly string _deviceId;
     private readonly bool _binary;
-    private static readonly TimeSpan AckGrace = TimeSpan.FromSeconds(10);
     private readonly TimeSpan _pollInterval;
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _stop = new();
@@ -163,16 +163,15 @@ internal sealed class HttpDeviceTransport : IDeviceTransport
                 {
                     foreach (var command in await ReadCommandsAsync(response, cancellationToken).ConfigureAwait(false))
                     {
-                        var ack = onCommand(command);
-
-                        // A command once taken is acknowledged even while the device stops: the twin would otherwise
-                        // wait for an ack that never comes. Stopping only ends the polling, not an ack under way.
-                        using var ackTimeout = new CancellationTokenSource(AckGrace);
-                        using var ackResponse = await _http.PostAsJsonAsync($"{DevicePath}/acks", ack, SimulatedBatch.Json, ackTimeout.Token).ConfigureAwait(false);
-                        if (!ackResponse.IsSuccessStatusCode)
+                        if (cancellationToken.IsCancellationRequested)
                         {
-                            _log($"{_deviceId}: acknowledging command {command.CommandId} failed: {(int)ackResponse.StatusCode} {await ProblemDetailAsync(ackResponse, cancellationToken).ConfigureAwait(false)}");
+                            // Not carried out, so not acknowledged: the twin offers every unacknowledged command again
+                            // at the next pull.
+                            break;
                         }
+
+                        var ack = onCommand(command);
+                        await AcknowledgeAsync(command, ack).ConfigureAwait(false);
                     }
                 }
                 else if (response.StatusCode != HttpStatusCode.NotFound)
@@ -191,6 +190,28 @@ internal sealed class HttpDeviceTransport : IDeviceTransport
                 // The stream's own retries report connection trouble; polling just tries again.
                 await Task.Delay(_pollInterval, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Acknowledges a command the device has carried out. The ack has its own time limit instead of the stop token: a
+    /// device that stops while acknowledging still reports what it did, or the twin would wait for an ack that never comes.
+    /// </summary>
+    private async Task AcknowledgeAsync(CommandDto command, AckDto ack)
+    {
+        using var ackTimeout = new CancellationTokenSource(AckGrace);
+        try
+        {
+            using var response = await _http.PostAsJsonAsync($"{DevicePath}/acks", ack, SimulatedBatch.Json, ackTimeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                _log($"{_deviceId}: acknowledging command {command.CommandId} failed: {(int)response.StatusCode} {await ProblemDetailAsync(response, ackTimeout.Token).ConfigureAwait(false)}");
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            // The twin keeps offering the command until it is acknowledged, so the device will see it again.
+            _log($"{_deviceId}: acknowledging command {command.CommandId} failed: {(e is TaskCanceledException ? $"no answer in {AckGrace.TotalSeconds:0} s" : e.Message)}");
         }
     }
 
