@@ -75,11 +75,7 @@ public class BeatFeatureExtractorV3Tests
     [Fact]
     public void A_stream_whose_qrs_points_down_is_turned_over_from_its_first_beat()
     {
-        var beats = BeatTrain.Regular(300, 300, 40);
-        var x = BeatTrain.Render(360, 41 * 300, beats).Select(v => -v).ToArray();
-        var extractor = new BeatFeatureExtractor(V3, 360);
-        var v3 = new List<BeatFeatures>();
-        BeatRecords.Feed(extractor, x, beats, v3);
+        var (beats, x, extractor, v3) = StreamPointingDown(40);
 
         var v2 = BeatFeatureExtractor.ExtractAll(x, 360, beats, V2);
 
@@ -128,11 +124,7 @@ public class BeatFeatureExtractorV3Tests
     [Fact]
     public void Reset_forgets_the_polarity()
     {
-        var beats = BeatTrain.Regular(300, 300, 20);
-        var down = BeatTrain.Render(360, 21 * 300, beats).Select(v => -v).ToArray();
-        var extractor = new BeatFeatureExtractor(V3, 360);
-        var output = new List<BeatFeatures>();
-        BeatRecords.Feed(extractor, down, beats, output);
+        var (beats, down, extractor, output) = StreamPointingDown(20);
         extractor.Polarity.ShouldBe(-1);
 
         extractor.Reset();
@@ -152,6 +144,17 @@ public class BeatFeatureExtractorV3Tests
         var streamed = BeatFeatureExtractorTests.StreamInRandomChunks(V3, lead, beats, seed: 7);
 
         streamed.Select(f => f.Window).ShouldBe(offline.Select(f => f.Window));
+    }
+
+    /// <summary>A regular synthetic stream of <paramref name="count"/> beats with its QRS pointing down, fed to a v3 extractor.</summary>
+    private static (long[] Beats, float[] Signal, BeatFeatureExtractor Extractor, List<BeatFeatures> Output) StreamPointingDown(int count)
+    {
+        var beats = BeatTrain.Regular(300, 300, count);
+        var x = BeatTrain.Render(360, (count + 1) * 300, beats).Select(v => -v).ToArray();
+        var extractor = new BeatFeatureExtractor(V3, 360);
+        var output = new List<BeatFeatures>();
+        BeatRecords.Feed(extractor, x, beats, output);
+        return (beats, x, extractor, output);
     }
 
     /// <summary>Each beat's sign under v3 (or a variant of it), read from its window against v2's.</summary>

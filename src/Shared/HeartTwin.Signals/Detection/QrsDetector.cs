@@ -747,13 +747,7 @@ public sealed class QrsDetector
                 continue;
             }
 
-            var seen = 0;
-            for (var i = 0; i < History; i++)
-            {
-                seen += _leadBeatHump[l][i] >= SeenFraction ? 1 : 0;
-            }
-
-            if (seen >= SeenBeats)
+            if (BeatsSeen(l) >= SeenBeats)
             {
                 return true;
             }
@@ -789,19 +783,25 @@ public sealed class QrsDetector
                 continue;
             }
 
-            var seenAll = true;
-            for (var i = 0; i < History; i++)
-            {
-                seenAll &= _leadBeatHump[l][i] >= SeenFraction;
-            }
-
-            if (seenAll)
+            if (BeatsSeen(l) == History)
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>How many of lead <paramref name="l"/>'s last 8 beats rose to <see cref="SeenFraction"/> of its QRS level.</summary>
+    private int BeatsSeen(int l)
+    {
+        var seen = 0;
+        for (var i = 0; i < History; i++)
+        {
+            seen += _leadBeatHump[l][i] >= SeenFraction ? 1 : 0;
+        }
+
+        return seen;
     }
 
     /// <summary>Each lead's largest integrated slope between two beats (outside both QRS humps): its noise, T waves included.</summary>
