@@ -36,6 +36,8 @@ SEED = 20261123
 RR_FLOOR_S = 0.05  # the log of the RR features is taken after flooring them here
 # Positions of the RR features in seconds (the rest are ratios): pre, post, local, and spec v2's long_rr_s.
 RR_SECONDS = [0, 1, 2, 6]
+# The fiducial's index in a beat window (every spec: 54 samples before it, docs/beat-model-contract.md).
+FIDUCIAL = 54
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -158,13 +160,15 @@ def count_macs(model):
 
 
 # ------------------------------------------------------------------------------------- augmentation
-def augment(x, rr, g, polarity_flip=0.0):
+def augment(x, rr, g, polarity_flip=0.0, time_scale=None):
     """Light, label-preserving perturbations that mimic differences between patients and detections.
 
     Every channel k >= 1 is channel 0 minus a reference (the 16-beat template, the previous beat, the long template),
     so the reference is x0 - xk: perturb x0 and recompute each xk against its unchanged reference, keeping the
     channels consistent. With polarity_flip > 0 a beat is inverted (every channel x -1, which is what inverting the lead
     does to them) with that probability; its draw comes last, so the other perturbations do not depend on it.
+    With time_scale = [lo, hi] every channel is then stretched about the fiducial by a factor drawn from it (after every
+    other draw, so models trained without it reproduce exactly).
     """
     n = x.shape[0]
     x0, refs = x[:, 0], x[:, :1] - x[:, 1:]
@@ -187,7 +191,21 @@ def augment(x, rr, g, polarity_flip=0.0):
     if polarity_flip > 0:
         flip = torch.rand(n, generator=g) < polarity_flip
         x = torch.where(flip[:, None, None], -x, x)
+    if time_scale is not None:
+        x = stretch(x, torch.empty(n, 1, 1).uniform_(time_scale[0], time_scale[1], generator=g))
     return x, rr
+
+
+def stretch(x, factor, fiducial=FIDUCIAL):
+    """Time-scales windows [n, C, L] about the fiducial index by factor [n, 1, 1] (> 1 widens), by linear interpolation
+    with the edge values held. Every channel is channel 0 minus a reference, and stretching is linear, so stretching each
+    channel is stretching the beat and its references alike."""
+    length = x.shape[-1]
+    pos = fiducial + (torch.arange(length, dtype=x.dtype) - fiducial) / factor  # where output sample i reads the input
+    pos = pos.clamp(0, length - 1).expand(x.shape[0], x.shape[1], length)
+    lo = pos.floor().long().clamp(max=length - 2)
+    frac = pos - lo
+    return torch.gather(x, 2, lo) * (1 - frac) + torch.gather(x, 2, lo + 1) * frac
 
 
 # --------------------------------------------------------------------------------------------- train
@@ -238,7 +256,7 @@ def train_one(x, rr, y, cfg, seed, log=None, records=None):
             bi = idx[b * cfg.batch:(b + 1) * cfg.batch]
             xb, rb = xt[bi], rt[bi]
             if cfg.augment:
-                xb, rb = augment(xb, rb, g, cfg.polarity_flip)
+                xb, rb = augment(xb, rb, g, cfg.polarity_flip, cfg.time_scale)
             loss = F.cross_entropy(model.logits(xb, rb), yt[bi], weight=w_eff, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -551,6 +569,9 @@ class Config:
         # Probability that a training beat is inverted (a lead of the other polarity); 0 draws nothing, so the models
         # trained before it reproduce exactly.
         self.polarity_flip = 0.0
+        # [lo, hi]: every training beat is time-scaled about its fiducial by a factor drawn from it (README, "Time-scale
+        # augmentation"); None draws nothing.
+        self.time_scale = None
         self.channels = None  # None: every channel of the dataset; a list of indices (experiments) picks some
         self.feat_dropout = 0.0
         self.sampling = "class"

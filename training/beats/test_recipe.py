@@ -316,6 +316,35 @@ class Augmentation(unittest.TestCase):
         torch.rand(8, generator=off)  # what the flip draws
         self.assertEqual(torch.rand(1, generator=off).item(), torch.rand(1, generator=on).item())
 
+    def test_stretch_widens_a_pulse_about_the_fiducial_and_keeps_it_there(self):
+        # A triangle 10 samples wide each side of the fiducial: stretched by 1.5 it is 15 wide, with its peak in place.
+        i = torch.arange(128, dtype=torch.float32)
+        pulse = torch.clamp(1 - (i - recipe.FIDUCIAL).abs() / 10, min=0).expand(1, 2, 128)
+        wide = recipe.stretch(pulse, torch.tensor([[[1.5]]]))
+        expected = torch.clamp(1 - (i - recipe.FIDUCIAL).abs() / 15, min=0)
+        torch.testing.assert_close(wide[0, 0], expected, rtol=0, atol=1e-6)
+        torch.testing.assert_close(wide[0, 1], expected, rtol=0, atol=1e-6)
+        # a factor of 1 is the identity; a ramp keeps its edge values outside the span it reads
+        ramp = i.expand(1, 1, 128)
+        torch.testing.assert_close(recipe.stretch(ramp, torch.tensor([[[1.0]]])), ramp)
+        narrow = recipe.stretch(ramp, torch.tensor([[[0.5]]]))
+        self.assertEqual(float(narrow[0, 0, 0]), 0.0)
+        self.assertEqual(float(narrow[0, 0, 127]), 127.0)
+
+    def test_time_scale_stretches_every_channel_by_one_factor_and_draws_nothing_when_off(self):
+        x = torch.randn(6, 4, 128)
+        rr = torch.rand(6, 9) + 0.5
+        plain, rr_plain = recipe.augment(x, rr, torch.Generator().manual_seed(7))
+        g = torch.Generator().manual_seed(7)
+        scaled, rr_scaled = recipe.augment(x, rr, g, time_scale=[1.2, 1.2])
+        torch.testing.assert_close(scaled, recipe.stretch(plain, torch.full((6, 1, 1), 1.2)))
+        torch.testing.assert_close(rr_scaled, rr_plain)  # intervals are heart rate, not QRS width
+        # None draws nothing, so the models trained before it reproduce
+        off = torch.Generator().manual_seed(7)
+        recipe.augment(x, rr, off)
+        torch.empty(6, 1, 1).uniform_(1.2, 1.2, generator=off)  # what the time scale draws
+        self.assertEqual(torch.rand(1, generator=off).item(), torch.rand(1, generator=g).item())
+
 class OnnxCheckerAgreesWithPyTorch(unittest.TestCase):
     def test_random_model(self):
         torch.manual_seed(0)
