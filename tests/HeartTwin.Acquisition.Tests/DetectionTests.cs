@@ -106,7 +106,7 @@ public sealed class DetectionTests(ITestOutputHelper output)
     /// <summary>The offline path that made the training set (BeatPipeline.Extract): detect on every ECG lead, cut from MLII.</summary>
     private void AssertTrainingParity(DeviceRecord record, Recorder recorder, long[] beats, BeatWindowSpec? spec = null)
     {
-        spec ??= BeatWindowSpec.Version2; // the block's default, the shipped model's spec
+        spec ??= BeatWindowSpec.Version3; // the block's default, the shipped model's spec
         var leads = Enumerable.Range(0, record.Leads.Length).Select(record.Millivolts).ToList();
         var offlineBeats = QrsDetector.Detect(leads, record.SampleRateHz);
         var rhythm = Array.FindIndex(record.Leads, l => l.Name == "MLII");

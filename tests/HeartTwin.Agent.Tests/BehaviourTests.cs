@@ -12,7 +12,7 @@ public sealed class BehaviourTests
     private static readonly DateTimeOffset Start = AgentHarness.Epoch;
 
     /// <summary>Messages of one beat each second-or-so: the given RR intervals from <paramref name="from"/>, a message per beat.</summary>
-    private static List<BeatsAcquired> Synthetic(string patient, string device, DateTimeOffset from, IEnumerable<double> rrMs, long firstSequence = 0, string spec = "beat-window-v2")
+    private static List<BeatsAcquired> Synthetic(string patient, string device, DateTimeOffset from, IEnumerable<double> rrMs, long firstSequence = 0, string spec = "beat-window-v3")
     {
         var messages = new List<BeatsAcquired>();
         var t = from;
@@ -20,7 +20,7 @@ public sealed class BehaviourTests
         foreach (var rr in rrMs)
         {
             t += TimeSpan.FromMilliseconds(rr);
-            var window = new float[BeatWindowSpec.Version2.FeatureLength];
+            var window = new float[BeatWindowSpec.Version3.FeatureLength];
             var features = new float[] { (float)(rr / 1000), (float)(rr / 1000), (float)(rr / 1000), 1, 1, 1, (float)(rr / 1000), 1, 1 };
             messages.Add(new BeatsAcquired(patient, device, sequence++, t + TimeSpan.FromMilliseconds(300), spec,
                 [new AcquiredBeat(t, rr, "MLII")], window, features));

@@ -49,7 +49,7 @@ public sealed class FamilyDecisionParityTests
         {
             var probabilities = p.AsSpan(i * model.ClassCount, model.ClassCount).ToArray();
             int likeliest = Array.IndexOf(probabilities, probabilities.Max());
-            var beat = new PendingBeat(new AcquiredBeat(DateTimeOffset.UnixEpoch.AddSeconds(i), 800, "MLII"), "d1", i, DateTimeOffset.UnixEpoch, "beat-window-v2",
+            var beat = new PendingBeat(new AcquiredBeat(DateTimeOffset.UnixEpoch.AddSeconds(i), 800, "MLII"), "d1", i, DateTimeOffset.UnixEpoch, "beat-window-v3",
                 windows, i * model.BeatLength, model.BeatLength, rr, i * model.RrFeatureCount, model.RrFeatureCount)
             {
                 Class = model.Labels[outside[i]],

@@ -118,7 +118,7 @@ public sealed class RecordTests(ITestOutputHelper output)
         last.SdnnMs.ShouldNotBeNull().ShouldBeGreaterThan(0);
         last.RmssdMs.ShouldNotBeNull();
         last.Pnn50Percent.ShouldNotBeNull().ShouldBeInRange(0, 100);
-        last.ModelId.ShouldBe("beat-cnn@2.4.1");
+        last.ModelId.ShouldBe("beat-cnn@3.4.0");
         last.BeatCounts["N"].ShouldBeGreaterThan(0);
         last.Rhythm.ShouldBe(RhythmLabels.Regular);
         checks.ShouldBe(5);

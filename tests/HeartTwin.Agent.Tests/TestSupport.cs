@@ -38,7 +38,7 @@ internal sealed class RecordBeats
         var beats = Annotations.Where(a => a.IsBeat).ToList();
         Samples = beats.Select(a => a.Sample).ToArray();
         Symbols = beats.Select(a => a.Mnemonic).ToArray();
-        Features = BeatFeatureExtractor.ExtractAll(leads[rhythm], SampleRateHz, Samples, BeatWindowSpec.Version2);
+        Features = BeatFeatureExtractor.ExtractAll(leads[rhythm], SampleRateHz, Samples, BeatWindowSpec.Version3);
     }
 
     public static RecordBeats Load(string name) => Cache.GetOrAdd(name, n => new RecordBeats(n));
@@ -74,18 +74,18 @@ internal sealed class RecordBeats
             }
 
             var beats = new List<AcquiredBeat>();
-            var windows = new float[(i - first) * BeatWindowSpec.Version2.FeatureLength];
-            var rr = new float[(i - first) * BeatWindowSpec.Version2.RrFeatureCount];
+            var windows = new float[(i - first) * BeatWindowSpec.Version3.FeatureLength];
+            var rr = new float[(i - first) * BeatWindowSpec.Version3.RrFeatureCount];
             for (int k = first; k < i; k++)
             {
                 double rrMs = k == 0 ? 0 : (Samples[k] - Samples[k - 1]) * 1000.0 / SampleRateHz;
                 beats.Add(new AcquiredBeat(TimeOf(start, Samples[k]), rrMs, Lead));
-                Features[k].Window.CopyTo(windows, (k - first) * BeatWindowSpec.Version2.FeatureLength);
-                Features[k].Rr.CopyTo(rr, (k - first) * BeatWindowSpec.Version2.RrFeatureCount);
+                Features[k].Window.CopyTo(windows, (k - first) * BeatWindowSpec.Version3.FeatureLength);
+                Features[k].Rr.CopyTo(rr, (k - first) * BeatWindowSpec.Version3.RrFeatureCount);
             }
 
             var received = receivedAt?.Invoke(sequence) ?? TimeOf(start, batchEnd);
-            yield return new BeatsAcquired(patientId, deviceId, sequence, received, "beat-window-v2", beats, windows, rr);
+            yield return new BeatsAcquired(patientId, deviceId, sequence, received, "beat-window-v3", beats, windows, rr);
             sequence++;
         }
     }

@@ -32,9 +32,9 @@ public sealed class ClassifyBeatsHandlerTests
             v.Rr.CopyTo(rr, i * model.RrFeatureCount);
         }
 
-        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", n, windows, rr));
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v3", n, windows, rr));
 
-        result.ModelId.ShouldBe("beat-cnn@2.4.1");
+        result.ModelId.ShouldBe("beat-cnn@3.4.0");
         result.Labels.ShouldBe(["N", "S", "V", "F", "Q"]);
         result.Probabilities.Length.ShouldBe(n * 5);
         for (int i = 0; i < n; i++)
@@ -53,9 +53,9 @@ public sealed class ClassifyBeatsHandlerTests
         using var host = await StartAsync([]);
         var bus = host.Services.GetRequiredService<IMessageBus>();
 
-        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 0, [], [], "beat-cnn@2.4.1"));
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v3", 0, [], [], "beat-cnn@3.4.0"));
 
-        result.ModelId.ShouldBe("beat-cnn@2.4.1");
+        result.ModelId.ShouldBe("beat-cnn@3.4.0");
         result.Probabilities.ShouldBeEmpty();
     }
 
@@ -147,7 +147,7 @@ public sealed class ClassifyBeatsHandlerTests
         var bus = host.Services.GetRequiredService<IMessageBus>();
 
         var e = await Should.ThrowAsync<ArgumentException>(() =>
-            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", 2, new float[512], new float[18])));
+            bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v3", 2, new float[512], new float[18])));
 
         e.Message.ShouldContain("declares 2 beats");
     }
@@ -161,7 +161,7 @@ public sealed class ClassifyBeatsHandlerTests
         var e = await Should.ThrowAsync<ModelNotFoundException>(() =>
             bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v1", 1, new float[256], new float[6], "other-model")));
 
-        e.Available.ShouldContain("beat-cnn@2.4.1");
+        e.Available.ShouldContain("beat-cnn@3.4.0");
     }
 
     private static async Task<BusHost> StartAsync(Dictionary<string, string?> settings)

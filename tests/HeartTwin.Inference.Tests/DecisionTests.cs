@@ -272,7 +272,7 @@ public sealed class DecisionTests
             rr[(i * model.RrFeatureCount) + preRatio] = 0.6f;
         }
 
-        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v2", vectors.Count, windows, rr));
+        var result = await bus.RequestAsync<ClassifyBeatsRequest, ClassifyBeatsResult>(new ClassifyBeatsRequest("beat-window-v3", vectors.Count, windows, rr));
 
         var expected = new bool[vectors.Count];
         model.FlagVentricularEctopy(result.Probabilities, rr, vectors.Count, expected);

@@ -201,7 +201,7 @@ public sealed class DeliveryTests
     public void A_classification_answer_keeps_its_families_fields_on_the_wire()
     {
         // beat-cnn 2.4.0's answer, which the Agent needs whole to vote the families; an answer without them stays without.
-        var result = new ClassifyBeatsResult("beat-cnn@2.4.1", ["N", "S", "V", "F", "Q"], [0.9f, 0.05f, 0.03f, 0.01f, 0.01f], [0], [0], [false],
+        var result = new ClassifyBeatsResult("beat-cnn@3.4.0", ["N", "S", "V", "F", "Q"], [0.9f, 0.05f, 0.03f, 0.01f, 0.01f], [0], [0], [false],
             ClassesIfNormal: [1], ClassesIfNormalInAf: [0], Families: new BeatFamilySettings(0, 128, 0.9, 16, 8, 2.0 / 3), VentricularInAfMinProbability: 0.7);
 
         var back = JsonSerializer.Deserialize<ClassifyBeatsResult>(JsonSerializer.Serialize(result, MqttWire.Json), MqttWire.Json)!;

@@ -312,9 +312,10 @@ def format_table(stats, m):
     return "\n".join(lines)
 
 
-def cross_validate(data, folds, cfg, seed, log):
+def cross_validate(data, folds, cfg, seed, log, polarity_normalised=False):
     """Pooled out-of-fold predictions; also those for every held-out beat read with its lead inverted (the same models),
-    to show what a lead of the other polarity does to the model."""
+    to show what a lead of the other polarity does to the model. With polarity-normalised windows (spec v3) an inverted
+    lead gives the very same windows (the extractor turns the stream back), so its predictions are the recorded ones."""
     y_pred = np.full(len(data["y"]), -1, np.int64)
     probs = np.zeros((len(data["y"]), 5), np.float32)
     probs_inverted = np.zeros((len(data["y"]), 5), np.float32)
@@ -324,7 +325,7 @@ def cross_validate(data, folds, cfg, seed, log):
         model = train_model(data["x"][~test], data["rr"][~test], data["y"][~test], cfg, seed + 1 + k,
                             log if cfg.verbose else None, data["record"][~test])
         probs[test] = predict(model, data["x"][test], data["rr"][test])
-        probs_inverted[test] = predict(model, -data["x"][test], data["rr"][test])
+        probs_inverted[test] = probs[test] if polarity_normalised else predict(model, -data["x"][test], data["rr"][test])
         y_pred[test] = probs[test].argmax(1)
         fold_stats = class_stats(confusion(data["y"][test], y_pred[test]))
         log(f"  fold {k + 1}/{len(folds)} ({' '.join(held)}): " +
@@ -520,8 +521,11 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
             "classes": after["classes"],
             "confusion": {"labels": LABELS, "rows": "true", "columns": "predicted", "matrix": after["matrix"]}}
     if inverted is not None:
+        polarity_normalised = "polarity" in sidecar.get("spec", {})
         card["cross_validation"]["inverted_lead"] = {
-            "scheme": "the same fold models on every held-out beat with its lead inverted (all channels x -1)"
+            "scheme": ("the windows are polarity-normalised (each stream turned so that its dominant QRS points up), so a "
+                       "lead inverted gives the same windows and these are the recorded figures" if polarity_normalised else
+                       "the same fold models on every held-out beat with its lead inverted (all channels x -1)")
                       + (", then the decision" if rule is not None else ", argmax"),
             "classes": inverted["classes"],
             "confusion": {"labels": LABELS, "rows": "true", "columns": "predicted", "matrix": inverted["matrix"]}}
@@ -622,7 +626,8 @@ def run(args, log=print):
     dataset_sha = sha256_file(args.data)
 
     log(f"cross-validation ({len(folds)} folds, {cfg.epochs} epochs each)")
-    m, stats, y_pred, probs, probs_inverted = cross_validate(data, folds, cfg, args.seed, log)
+    polarity_normalised = "polarity" in sidecar.get("spec", {})
+    m, stats, y_pred, probs, probs_inverted = cross_validate(data, folds, cfg, args.seed, log, polarity_normalised)
     log(format_table(stats, m))
     rule = decision_rule(cfg, sidecar, data)
     after = None

@@ -345,6 +345,22 @@ class Augmentation(unittest.TestCase):
         torch.empty(6, 1, 1).uniform_(1.2, 1.2, generator=off)  # what the time scale draws
         self.assertEqual(torch.rand(1, generator=off).item(), torch.rand(1, generator=g).item())
 
+class InvertedLeadScoring(unittest.TestCase):
+    def test_polarity_normalised_windows_score_an_inverted_lead_as_recorded(self):
+        # Spec v3's extractor turns an inverted lead back, so the inverted-lead figures are the recorded ones; for other
+        # specs every held-out window is read x -1.
+        rng = np.random.default_rng(4)
+        n = 120
+        data = {"x": rng.standard_normal((n, 4, 128)).astype(np.float32), "rr": (rng.random((n, 9)) + 0.5).astype(np.float32),
+                "y": rng.integers(0, 3, n), "record": np.array(["a"] * 60 + ["b"] * 60)}
+        cfg = recipe.Config(quick=True, epochs=1, ensemble=1, verbose=False)
+        folds = [["a"], ["b"]]
+        _, _, _, probs, inverted = recipe.cross_validate(data, folds, cfg, 1, lambda *_: None, polarity_normalised=True)
+        np.testing.assert_array_equal(inverted, probs)
+        _, _, _, probs, inverted = recipe.cross_validate(data, folds, cfg, 1, lambda *_: None)
+        self.assertGreater(float(np.abs(inverted - probs).max()), 1e-3)
+
+
 class OnnxCheckerAgreesWithPyTorch(unittest.TestCase):
     def test_random_model(self):
         torch.manual_seed(0)

@@ -29,8 +29,9 @@ public sealed class AcquisitionOptions
     /// <summary>
     /// The beat window spec version the block cuts beat features with (docs/beat-model-contract.md): it must be the one
     /// of the beat model that Inference serves, which refuses other windows by name (<c>beat-window-v1</c>, <c>-v2</c>, <c>-v3</c>).
-    /// Default 2, the spec of the shipped models/beat-cnn (2.0.0 and later).
+    /// Default 3, the spec of the shipped models/beat-cnn (3.4.0 and later; 2.x models read version 2): each stream turned
+    /// so that its dominant QRS points up, so a lead recorded the other way round is classified as it would be upright.
     /// </summary>
     [Range(1, 3)]
-    public int BeatSpecVersion { get; set; } = 2;
+    public int BeatSpecVersion { get; set; } = 3;
 }

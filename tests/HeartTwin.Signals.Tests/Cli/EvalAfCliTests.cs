@@ -14,7 +14,7 @@ public class EvalAfCliTests
         var root = doc.RootElement;
         root.EnumerateObject().Select(p => p.Name).ShouldBe(["database", "ectopy", "records", "se", "sp", "ppv"]);
         root.GetProperty("database").GetString().ShouldBe("mitdb");
-        root.GetProperty("ectopy").GetString().ShouldBe("beat-cnn@2.4.1"); // The default: the shipped beat model, as the twin runs.
+        root.GetProperty("ectopy").GetString().ShouldBe("beat-cnn@3.4.0"); // The default: the shipped beat model, as the twin runs.
         var records = root.GetProperty("records").EnumerateArray().ToList();
         records.Select(r => r.GetProperty("record").GetString()).ShouldBe(["201", "101"]);
 

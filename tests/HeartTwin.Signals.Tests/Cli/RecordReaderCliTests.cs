@@ -159,21 +159,22 @@ public class RecordReaderCliTests
     }
 
     [Fact]
-    public void Inverted_leads_leave_the_detector_alone_and_show_what_the_beat_model_owes_to_polarity()
+    public void Inverted_leads_leave_the_detector_and_the_shipped_beat_model_alone()
     {
-        // The detector squares slopes, so polarity is nothing to it; the beat model learnt MLII's upright QRS
-        // (docs/benchmarks.md, "Lead polarity is not free"): 223's PVCs, read inverted, are mostly missed.
+        // The detector squares slopes, so polarity is nothing to it. The shipped beat model reads spec v3 windows, which
+        // turn each stream so that its dominant QRS points up, so an inverted lead is classified beat for beat as the
+        // upright one (a spec v2 model such as 2.4.1 lost a third or more of 223's PVCs on the inverted lead).
         var qrs = Json("eval", "qrs", "--db", TestData.MitDb, "--records", "223", "--format", "json");
         var qrsInverted = Json("eval", "qrs", "--db", TestData.MitDb, "--records", "223", "--format", "json", "--invert-leads");
         qrsInverted.GetProperty("inverted_leads").GetBoolean().ShouldBeTrue();
         qrsInverted.GetProperty("gross").GetRawText().ShouldBe(qrs.GetProperty("gross").GetRawText());
         qrs.TryGetProperty("inverted_leads", out _).ShouldBeFalse();
 
-        long VTp(JsonElement r) => r.GetProperty("classes").GetProperty("V").GetProperty("tp").GetInt64();
         var beats = Json("eval", "beats", "--db", TestData.MitDb, "--records", "223", "--model", ShippedModelPath, "--format", "json");
         var beatsInverted = Json("eval", "beats", "--db", TestData.MitDb, "--records", "223", "--model", ShippedModelPath, "--format", "json", "--invert-leads");
-        VTp(beats).ShouldBeGreaterThan(450); // of 473
-        VTp(beatsInverted).ShouldBeLessThan(VTp(beats) * 2 / 3);
+        beats.GetProperty("classes").GetProperty("V").GetProperty("tp").GetInt64().ShouldBeGreaterThan(400); // of 473
+        beatsInverted.GetProperty("classes").GetRawText().ShouldBe(beats.GetProperty("classes").GetRawText());
+        beatsInverted.GetProperty("confusion").GetRawText().ShouldBe(beats.GetProperty("confusion").GetRawText());
 
         var (code, table, stderr) = CliRunner.Run("eval", "beats", "--db", TestData.MitDb, "--records", "223", "--model", ShippedModelPath, "--invert-leads", "--resample", "250");
         code.ShouldBe(0, stderr);
