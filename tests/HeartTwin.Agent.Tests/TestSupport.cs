@@ -24,6 +24,9 @@ internal static class TestData
 /// <summary>A record's reference beats with their model inputs, cut from the rhythm lead by the training extractor.</summary>
 internal sealed class RecordBeats
 {
+    /// <summary>The spec of the shipped model, which the Agent's Inference serves.</summary>
+    private static readonly BeatWindowSpec Spec = BeatWindowSpec.Version3;
+
     private static readonly ConcurrentDictionary<string, RecordBeats> Cache = new();
 
     private RecordBeats(string name)
@@ -38,7 +41,7 @@ internal sealed class RecordBeats
         var beats = Annotations.Where(a => a.IsBeat).ToList();
         Samples = beats.Select(a => a.Sample).ToArray();
         Symbols = beats.Select(a => a.Mnemonic).ToArray();
-        Features = BeatFeatureExtractor.ExtractAll(leads[rhythm], SampleRateHz, Samples, BeatWindowSpec.Version3);
+        Features = BeatFeatureExtractor.ExtractAll(leads[rhythm], SampleRateHz, Samples, Spec);
     }
 
     public static RecordBeats Load(string name) => Cache.GetOrAdd(name, n => new RecordBeats(n));
@@ -74,18 +77,18 @@ internal sealed class RecordBeats
             }
 
             var beats = new List<AcquiredBeat>();
-            var windows = new float[(i - first) * BeatWindowSpec.Version3.FeatureLength];
-            var rr = new float[(i - first) * BeatWindowSpec.Version3.RrFeatureCount];
+            var windows = new float[(i - first) * Spec.FeatureLength];
+            var rr = new float[(i - first) * Spec.RrFeatureCount];
             for (int k = first; k < i; k++)
             {
                 double rrMs = k == 0 ? 0 : (Samples[k] - Samples[k - 1]) * 1000.0 / SampleRateHz;
                 beats.Add(new AcquiredBeat(TimeOf(start, Samples[k]), rrMs, Lead));
-                Features[k].Window.CopyTo(windows, (k - first) * BeatWindowSpec.Version3.FeatureLength);
-                Features[k].Rr.CopyTo(rr, (k - first) * BeatWindowSpec.Version3.RrFeatureCount);
+                Features[k].Window.CopyTo(windows, (k - first) * Spec.FeatureLength);
+                Features[k].Rr.CopyTo(rr, (k - first) * Spec.RrFeatureCount);
             }
 
             var received = receivedAt?.Invoke(sequence) ?? TimeOf(start, batchEnd);
-            yield return new BeatsAcquired(patientId, deviceId, sequence, received, "beat-window-v3", beats, windows, rr);
+            yield return new BeatsAcquired(patientId, deviceId, sequence, received, Spec.FeatureSpecName, beats, windows, rr);
             sequence++;
         }
     }

@@ -312,6 +312,11 @@ def format_table(stats, m):
     return "\n".join(lines)
 
 
+def is_polarity_normalised(sidecar):
+    """Whether the dataset's windows are turned per stream so that the dominant QRS points up (spec v3's `polarity`)."""
+    return "polarity" in sidecar.get("spec", {})
+
+
 def cross_validate(data, folds, cfg, seed, log, polarity_normalised=False):
     """Pooled out-of-fold predictions; also those for every held-out beat read with its lead inverted (the same models),
     to show what a lead of the other polarity does to the model. With polarity-normalised windows (spec v3) an inverted
@@ -521,10 +526,9 @@ def model_card(args, cfg, sidecar, dataset_sha, onnx_sha, cv, test_vectors, tole
             "classes": after["classes"],
             "confusion": {"labels": LABELS, "rows": "true", "columns": "predicted", "matrix": after["matrix"]}}
     if inverted is not None:
-        polarity_normalised = "polarity" in sidecar.get("spec", {})
         card["cross_validation"]["inverted_lead"] = {
             "scheme": ("the windows are polarity-normalised (each stream turned so that its dominant QRS points up), so a "
-                       "lead inverted gives the same windows and these are the recorded figures" if polarity_normalised else
+                       "lead inverted gives the same windows and these are the recorded figures" if is_polarity_normalised(sidecar) else
                        "the same fold models on every held-out beat with its lead inverted (all channels x -1)")
                       + (", then the decision" if rule is not None else ", argmax"),
             "classes": inverted["classes"],
@@ -626,8 +630,7 @@ def run(args, log=print):
     dataset_sha = sha256_file(args.data)
 
     log(f"cross-validation ({len(folds)} folds, {cfg.epochs} epochs each)")
-    polarity_normalised = "polarity" in sidecar.get("spec", {})
-    m, stats, y_pred, probs, probs_inverted = cross_validate(data, folds, cfg, args.seed, log, polarity_normalised)
+    m, stats, y_pred, probs, probs_inverted = cross_validate(data, folds, cfg, args.seed, log, is_polarity_normalised(sidecar))
     log(format_table(stats, m))
     rule = decision_rule(cfg, sidecar, data)
     after = None
